@@ -58,21 +58,45 @@ pub struct Parsed {
     pub row: Row,
 }
 
+/// An object that does not have the shape kpisync needs; says which field is wrong.
+#[derive(Debug)]
+pub struct ObjectError(String);
+
+impl std::fmt::Display for ObjectError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// Decodes `text`, naming the offending field in the error (`created: invalid type ...`).
+fn decode<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ObjectError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if path == "." {
+            ObjectError(inner.to_string())
+        } else {
+            ObjectError(format!("field `{path}`: {inner}"))
+        }
+    })
+}
+
 /// Parses one object of `table` from its raw JSON; `version` is the time its state was seen.
 pub fn parse_object(
     table: &'static TableSpec,
     raw: &RawValue,
     version: i64,
-) -> Result<Parsed, serde_json::Error> {
+) -> Result<Parsed, ObjectError> {
     let text = raw.get();
-    let header: Header = serde_json::from_str(text)?;
+    let header: Header = decode(text)?;
     let values = match table.name {
-        "stripe_charges" => charge_values(&header, serde_json::from_str(text)?),
-        "stripe_refunds" => refund_values(&header, serde_json::from_str(text)?),
-        "stripe_customers" => customer_values(&header, serde_json::from_str(text)?),
-        "stripe_subscriptions" => subscription_values(&header, serde_json::from_str(text)?),
-        "stripe_invoices" => invoice_values(&header, serde_json::from_str(text)?),
-        _ => balance_transaction_values(&header, serde_json::from_str(text)?),
+        "stripe_charges" => charge_values(&header, decode(text)?),
+        "stripe_refunds" => refund_values(&header, decode(text)?),
+        "stripe_customers" => customer_values(&header, decode(text)?),
+        "stripe_subscriptions" => subscription_values(&header, decode(text)?),
+        "stripe_invoices" => invoice_values(&header, decode(text)?),
+        _ => balance_transaction_values(&header, decode(text)?),
     };
     let row = Row { table, values, raw: text.to_owned(), version };
     Ok(Parsed { header, row })

@@ -1,0 +1,41 @@
+//! `kpisync check`: the configuration is valid, and each enabled connector's credentials work
+//! (one cheap request each).
+
+use std::process::ExitCode;
+
+use super::{Context, output};
+
+pub async fn run(context: &Context) -> anyhow::Result<ExitCode> {
+    let config = context.config()?;
+    println!("configuration {} is valid", super::shown(&config.source));
+
+    let mut table = output::table(["connector", "result", "detail"]);
+    let mut failed = false;
+    for entry in config.select(&[])? {
+        // A missing or unreadable secret is a configuration error: exit 2 before any request.
+        let connector = entry.build()?;
+        match connector.check().await {
+            Ok(report) => {
+                let mut detail = report.detail;
+                for warning in report.warnings {
+                    detail.push_str(&format!("\nwarning: {warning}"));
+                }
+                table.add_row([entry.name.to_owned(), "ok".to_owned(), detail]);
+            }
+            Err(error) => {
+                failed = true;
+                let mut detail = error.to_string();
+                if let Some(hint) = error.hint() {
+                    detail.push_str(&format!("\n{hint}"));
+                }
+                table.add_row([entry.name.to_owned(), "FAILED".to_owned(), detail]);
+            }
+        }
+    }
+    if table.row_count() == 0 {
+        println!("no connector is enabled");
+    } else {
+        println!("{table}");
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,78 @@
+//! `kpisync demo`: the whole pipeline with no keys. It starts the built-in fake upstreams on
+//! loopback, syncs them into a scratch warehouse through the same configuration, sync and KPI
+//! code as a real run, and prints the KPIs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+
+use super::kpis::{self, KpisArgs};
+use super::{Context, sync};
+use crate::config::Config;
+use crate::kpi::Grain;
+use crate::sync::SyncOptions;
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where to put the scratch configuration and warehouse [default: a kpisync-demo folder in
+    /// the system's temporary directory]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[cfg(feature = "demo")]
+pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    use connectors::stripe::fake::{Dataset, FAKE_API_KEY, FakeStripe};
+
+    let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join("kpisync-demo"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let database = context.database.clone().unwrap_or_else(|| dir.join("kpisync-demo.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = database.clone().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(path));
+    }
+
+    let now = jiff::Timestamp::now();
+    let stripe = FakeStripe::start(Dataset::demo(now, 7)).await.context("starting fake Stripe")?;
+    println!("fake Stripe listening on {}", stripe.base_url());
+
+    let config_path = dir.join("kpisync-demo.toml");
+    let config_text = format!(
+        "[warehouse]\npath = {database:?}\n\n[business]\nmodel = \"saas\"\n\
+         timezone = \"Europe/Paris\"\ncurrency = \"EUR\"\n\n[connectors.stripe]\n\
+         api_key = {FAKE_API_KEY:?}\nbase_url = {:?}\n",
+        stripe.base_url()
+    );
+    std::fs::write(&config_path, config_text)
+        .with_context(|| format!("writing {}", config_path.display()))?;
+    let config = Config::load(Some(&config_path))?;
+
+    let warehouse = crate::warehouse::Warehouse::open(&database)?;
+    let warehouse = Arc::new(Mutex::new(warehouse));
+    let options = SyncOptions::default();
+    let reports = sync::sync_all(&config, &warehouse, Some(&database), &[], &options).await?;
+    println!("{}", sync::summary(&reports));
+    sync::recompute_kpis(&config, &warehouse).await?;
+
+    let guard = warehouse.lock().map_err(|_| anyhow::anyhow!("warehouse lock poisoned"))?;
+    let args = KpisArgs::latest();
+    let rows = kpis::select(guard.conn(), Grain::Month, &args)?;
+    println!("\nMonthly KPIs (Europe/Paris, EUR):");
+    kpis::print_table(&rows);
+    println!(
+        "\nThe warehouse is {db}; query it, for instance:\n  sqlite3 {db} \
+         \"SELECT period_start, value FROM kpis WHERE kpi = 'revenue.gross' AND grain = 'week' \
+         ORDER BY period_start DESC LIMIT 4\"",
+        db = database.display()
+    );
+    let failed = reports.iter().any(|report| !report.succeeded());
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(not(feature = "demo"))]
+pub async fn run(_context: &Context, _args: DemoArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this kpisync was built without the `demo` feature")
+}

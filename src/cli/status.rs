@@ -1,0 +1,117 @@
+//! `kpisync status`: per connector and stream, the last run, its outcome, rows, the saved
+//! cursor, how fresh the data is, and the last error or warnings.
+
+use std::process::ExitCode;
+
+use rusqlite::params;
+
+use super::{Context, output};
+
+/// One line of the status table.
+struct StreamStatus {
+    connector: String,
+    stream: String,
+    started_at: String,
+    outcome: String,
+    rows: i64,
+    error: Option<String>,
+    warnings: Option<String>,
+    cursor: Option<String>,
+    last_ok: Option<String>,
+}
+
+pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
+    let config = context.config()?;
+    let (warehouse, path) = context.open_warehouse(&config)?;
+    println!("warehouse {}", super::shown(&path));
+
+    let statuses = load(warehouse.conn())?;
+    if statuses.is_empty() {
+        println!("no sync has run yet: `kpisync sync`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = jiff::Timestamp::now();
+    let mut table = output::table([
+        "connector", "stream", "last run", "result", "rows", "data up to", "fresh", "detail",
+    ]);
+    for status in statuses {
+        let mut detail = status.error.unwrap_or_default();
+        if let Some(warnings) = status.warnings {
+            for warning in warnings.lines() {
+                if !detail.is_empty() {
+                    detail.push('\n');
+                }
+                detail.push_str(&format!("warning: {warning}"));
+            }
+        }
+        table.add_row([
+            status.connector,
+            status.stream,
+            status.started_at,
+            status.outcome,
+            status.rows.to_string(),
+            status.cursor.as_deref().map(cursor_summary).unwrap_or_else(|| "—".into()),
+            status.last_ok.as_deref().map(|at| age(at, now)).unwrap_or_else(|| "never".into()),
+            detail,
+        ]);
+    }
+    println!("{table}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(conn: &rusqlite::Connection) -> anyhow::Result<Vec<StreamStatus>> {
+    let mut statement = conn.prepare(
+        "SELECT r.connector, r.stream, r.started_at, r.outcome, r.rows, r.error, r.warnings,
+                s.cursor,
+                (SELECT max(finished_at) FROM sync_runs o
+                  WHERE o.connector = r.connector AND o.stream = r.stream AND o.outcome = 'ok')
+           FROM sync_runs r
+           LEFT JOIN sync_state s ON s.connector = r.connector AND s.stream = r.stream
+          WHERE r.id = (SELECT max(id) FROM sync_runs l
+                         WHERE l.connector = r.connector AND l.stream = r.stream)
+          ORDER BY r.connector, r.id",
+    )?;
+    let rows = statement.query_map(params![], |row| {
+        Ok(StreamStatus {
+            connector: row.get(0)?,
+            stream: row.get(1)?,
+            started_at: row.get(2)?,
+            outcome: row.get(3)?,
+            rows: row.get(4)?,
+            error: row.get(5)?,
+            warnings: row.get(6)?,
+            cursor: row.get(7)?,
+            last_ok: row.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The newest object the cursor vouches for, as a date, when the cursor says so.
+fn cursor_summary(cursor: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(cursor).unwrap_or_default();
+    let watermark = value.get("watermark").and_then(serde_json::Value::as_i64);
+    let walking = value.get("walk").is_some_and(|walk| !walk.is_null());
+    let mut text = watermark
+        .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+        .map(|instant| instant.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "—".into());
+    if walking {
+        text.push_str(" (walk under way)");
+    }
+    text
+}
+
+/// How long ago `at` was, roughly.
+fn age(at: &str, now: jiff::Timestamp) -> String {
+    let Ok(then) = at.parse::<jiff::Timestamp>() else {
+        return at.to_owned();
+    };
+    let seconds = (now.as_second() - then.as_second()).max(0);
+    match seconds {
+        0..=119 => format!("{seconds} s ago"),
+        120..=7199 => format!("{} min ago", seconds / 60),
+        7200..=172_799 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}

@@ -1,0 +1,334 @@
+//! The configuration: a TOML file, then `KPISYNC__SECTION__KEY` environment overrides, read into
+//! plain structs that reject unknown keys, then checked once into a [`Config`] whose values are
+//! ready to use (a time zone, a currency code, parsed schedules). Secrets are resolved only by
+//! the commands that talk to upstreams, so `kpisync kpis` works without the service's
+//! credentials.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use connectors::Connector;
+use connectors::stripe::StripeConfig;
+use serde::Deserialize;
+
+use crate::kpi::{BusinessModel, KpiSettings};
+
+/// The environment prefix of overrides: `KPISYNC__CONNECTORS__STRIPE__API_KEY`.
+const ENV_PREFIX: &str = "KPISYNC";
+
+/// Where the configuration is looked for when `--config` is not given.
+pub fn default_locations() -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let Some(path) = std::env::var_os("KPISYNC_CONFIG") {
+        paths.push(PathBuf::from(path));
+    }
+    paths.push(PathBuf::from("kpisync.toml"));
+    paths.push(PathBuf::from("/etc/kpisync/kpisync.toml"));
+    paths
+}
+
+/// A configuration that cannot be used; the message names the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+// ---------------------------------------------------------------------------------------------
+// The file as written
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    warehouse: RawWarehouse,
+    business: RawBusiness,
+    #[serde(default)]
+    connectors: RawConnectors,
+    #[serde(default)]
+    targets: RawTargets,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWarehouse {
+    #[serde(default = "default_warehouse_path")]
+    path: PathBuf,
+}
+
+impl Default for RawWarehouse {
+    fn default() -> Self {
+        RawWarehouse { path: default_warehouse_path() }
+    }
+}
+
+fn default_warehouse_path() -> PathBuf {
+    PathBuf::from("/var/lib/kpisync/kpisync.db")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBusiness {
+    model: BusinessModel,
+    timezone: String,
+    currency: String,
+    #[serde(default)]
+    landing_pages: Vec<String>,
+}
+
+/// Every connector kpisync knows, one optional section each: adding an upstream adds a field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnectors {
+    stripe: Option<StripeConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    #[serde(default)]
+    monthly: BTreeMap<String, BTreeMap<String, f64>>,
+    #[serde(default)]
+    weekly: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checked configuration
+
+/// The configuration, checked.
+pub struct Config {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// The SQLite file.
+    pub warehouse_path: PathBuf,
+    /// Business settings the KPIs depend on.
+    pub business: Business,
+    /// Configured connectors, enabled or not, in a stable order.
+    pub connectors: Vec<ConnectorEntry>,
+    /// Monthly and weekly targets.
+    pub targets: Vec<Target>,
+}
+
+/// `[business]`.
+pub struct Business {
+    /// Picks the headline conversion rate.
+    pub model: BusinessModel,
+    /// IANA name of the business time zone.
+    pub timezone_name: String,
+    /// The zone itself.
+    pub timezone: jiff::tz::TimeZone,
+    /// Upper-case ISO 4217 code of the reporting currency.
+    pub currency: String,
+    /// Landing pages for the newsletter sign-up rate.
+    pub landing_pages: Vec<String>,
+}
+
+impl Business {
+    /// The settings the KPI engine needs.
+    pub fn kpi_settings(&self) -> KpiSettings {
+        KpiSettings {
+            timezone: self.timezone.clone(),
+            currency: self.currency.clone(),
+            model: self.model,
+        }
+    }
+}
+
+/// One `[connectors.NAME]` section.
+pub struct ConnectorEntry {
+    /// The connector's name.
+    pub name: &'static str,
+    /// Whether syncs include it.
+    pub enabled: bool,
+    /// Its cron schedule, as written.
+    pub schedule: String,
+    kind: ConnectorKind,
+}
+
+enum ConnectorKind {
+    Stripe(StripeConfig),
+}
+
+impl ConnectorEntry {
+    /// Resolves its secrets and builds the connector.
+    pub fn build(&self) -> Result<Arc<dyn Connector>, ConfigError> {
+        match &self.kind {
+            ConnectorKind::Stripe(config) => {
+                config.clone().build().map(|c| Arc::new(c) as Arc<dyn Connector>).map_err(ConfigError)
+            }
+        }
+    }
+}
+
+/// A target for a KPI and period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// KPI id.
+    pub kpi: String,
+    /// `week` or `month`.
+    pub grain: &'static str,
+    /// First day of the period.
+    pub period_start: String,
+    /// The value aimed at, in the KPI's unit.
+    pub value: f64,
+}
+
+impl Config {
+    /// Loads the configuration from `path`, or from the first default location that exists.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match path {
+            Some(path) => path.to_owned(),
+            None => default_locations().into_iter().find(|path| path.exists()).ok_or_else(|| {
+                ConfigError(
+                    "no configuration file: pass --config, set KPISYNC_CONFIG, or write one with \
+                     `kpisync init kpisync.toml`"
+                        .into(),
+                )
+            })?,
+        };
+        if !path.exists() {
+            return Err(ConfigError(format!("{}: no such file", path.display())));
+        }
+
+        let raw = config::Config::builder()
+            .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .build()
+            .and_then(|built| built.try_deserialize::<RawConfig>())
+            .map_err(|error| ConfigError(format!("{}: {error}", path.display())))?;
+
+        Config::check(raw, path.clone())
+            .map_err(|error| ConfigError(format!("{}: {}", path.display(), error.0)))
+    }
+
+    fn check(raw: RawConfig, source: PathBuf) -> Result<Config, ConfigError> {
+        let business = check_business(raw.business)?;
+        let mut connectors = Vec::new();
+        if let Some(stripe) = raw.connectors.stripe {
+            check_schedule("connectors.stripe.schedule", &stripe.schedule)?;
+            connectors.push(ConnectorEntry {
+                name: "stripe",
+                enabled: stripe.enabled,
+                schedule: stripe.schedule.clone(),
+                kind: ConnectorKind::Stripe(stripe),
+            });
+        }
+        let mut targets = check_targets("targets.monthly", "month", &raw.targets.monthly)?;
+        targets.extend(check_targets("targets.weekly", "week", &raw.targets.weekly)?);
+        Ok(Config { source, warehouse_path: raw.warehouse.path, business, connectors, targets })
+    }
+
+    /// The enabled connectors, or the named ones (which must be configured and enabled).
+    pub fn select(&self, names: &[String]) -> Result<Vec<&ConnectorEntry>, ConfigError> {
+        if names.is_empty() {
+            return Ok(self.connectors.iter().filter(|entry| entry.enabled).collect());
+        }
+        names
+            .iter()
+            .map(|name| {
+                let entry = self.connectors.iter().find(|entry| entry.name == name).ok_or_else(
+                    || ConfigError(format!("connector {name:?} is not configured")),
+                )?;
+                if !entry.enabled {
+                    return Err(ConfigError(format!(
+                        "connectors.{name}.enabled is false; enable it to sync it"
+                    )));
+                }
+                Ok(entry)
+            })
+            .collect()
+    }
+}
+
+fn check_business(raw: RawBusiness) -> Result<Business, ConfigError> {
+    let timezone = jiff::tz::TimeZone::get(&raw.timezone).map_err(|_| {
+        ConfigError(format!(
+            "business.timezone: {:?} is not an IANA time zone name (like \"Europe/Paris\")",
+            raw.timezone
+        ))
+    })?;
+    let currency = raw.currency.to_ascii_uppercase();
+    if iso_currency::Currency::from_code(&currency).is_none() {
+        return Err(ConfigError(format!(
+            "business.currency: {:?} is not an ISO 4217 currency code (like \"EUR\")",
+            raw.currency
+        )));
+    }
+    Ok(Business {
+        model: raw.model,
+        timezone_name: raw.timezone,
+        timezone,
+        currency,
+        landing_pages: raw.landing_pages,
+    })
+}
+
+/// Accepts standard 5-field cron expressions and 6-field ones with seconds first.
+pub fn check_schedule(key: &str, expression: &str) -> Result<(), ConfigError> {
+    use croner::parser::{CronParser, Seconds};
+
+    let fields = expression.split_whitespace().count();
+    if !(5..=6).contains(&fields) {
+        return Err(ConfigError(format!(
+            "{key}: {expression:?} has {fields} fields; write a 5-field cron expression such as \
+             \"*/30 * * * *\""
+        )));
+    }
+    CronParser::builder()
+        .seconds(Seconds::Optional)
+        .build()
+        .parse(expression)
+        .map(|_| ())
+        .map_err(|error| ConfigError(format!("{key}: {expression:?} is not a cron expression: {error}")))
+}
+
+fn check_targets(
+    key: &str,
+    grain: &'static str,
+    targets: &BTreeMap<String, BTreeMap<String, f64>>,
+) -> Result<Vec<Target>, ConfigError> {
+    let mut checked = Vec::new();
+    for (kpi, periods) in targets {
+        if !crate::kpi::catalog().iter().any(|def| def.id == kpi) {
+            return Err(ConfigError(format!("{key}: {kpi:?} is not a KPI id (see docs/kpis.md)")));
+        }
+        for (period, value) in periods {
+            let start = parse_target_period(grain, period).ok_or_else(|| {
+                let form = if grain == "month" { "2026-01" } else { "2026-W05" };
+                ConfigError(format!("{key}.{kpi}: period {period:?} is not like {form:?}"))
+            })?;
+            if !value.is_finite() {
+                return Err(ConfigError(format!("{key}.{kpi}.{period}: not a number")));
+            }
+            checked.push(Target {
+                kpi: kpi.clone(),
+                grain,
+                period_start: start,
+                value: *value,
+            });
+        }
+    }
+    Ok(checked)
+}
+
+/// `2026-01` → `2026-01-01`; `2026-W05` → the Monday of that ISO week.
+fn parse_target_period(grain: &str, period: &str) -> Option<String> {
+    if grain == "month" {
+        let (year, month) = period.split_once('-')?;
+        if year.len() != 4 || month.len() != 2 {
+            return None;
+        }
+        let date = jiff::civil::Date::new(year.parse().ok()?, month.parse().ok()?, 1).ok()?;
+        return Some(date.to_string());
+    }
+    let (year, week) = period.split_once("-W")?;
+    let monday = jiff::civil::Weekday::Monday;
+    let week = jiff::civil::ISOWeekDate::new(year.parse().ok()?, week.parse().ok()?, monday).ok()?;
+    Some(week.date().to_string())
+}
+
+#[cfg(test)]
+mod tests;

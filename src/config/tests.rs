@@ -1,0 +1,132 @@
+//! Configuration checks: every bad value is refused with a message naming its key.
+
+use super::*;
+
+const VALID: &str = r#"
+[warehouse]
+path = "kpisync.db"
+
+[business]
+model = "saas"
+timezone = "Europe/Paris"
+currency = "eur"
+
+[connectors.stripe]
+api_key = "sk_test_123"
+schedule = "*/30 * * * *"
+"#;
+
+/// Writes `text` as a configuration file and loads it.
+fn load(text: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("kpisync.toml");
+    std::fs::write(&path, text).expect("writing the configuration");
+    Config::load(Some(&path))
+}
+
+fn error_of(text: &str) -> String {
+    match load(text) {
+        Ok(_) => panic!("the configuration was accepted:\n{text}"),
+        Err(error) => error.0,
+    }
+}
+
+#[test]
+fn a_valid_configuration_loads_with_its_values() {
+    let config = load(VALID).unwrap();
+    assert_eq!(config.business.currency, "EUR");
+    assert_eq!(config.business.timezone_name, "Europe/Paris");
+    assert_eq!(config.connectors.len(), 1);
+    assert_eq!(config.connectors[0].schedule, "*/30 * * * *");
+    assert!(config.connectors[0].build().is_ok());
+}
+
+#[test]
+fn a_misspelt_key_is_refused_by_name() {
+    let text = VALID.replace("schedule =", "shedule =");
+    let error = error_of(&text);
+    assert!(error.contains("shedule"), "{error}");
+}
+
+#[test]
+fn an_unknown_connector_is_refused() {
+    let text = format!("{VALID}\n[connectors.stripey]\napi_key = \"x\"\n");
+    assert!(error_of(&text).contains("stripey"));
+}
+
+#[test]
+fn a_wrong_type_names_the_key() {
+    let text = VALID.replace("schedule =", "lookback_days = \"seven\"\nschedule =");
+    let error = error_of(&text);
+    assert!(error.contains("lookback_days"), "{error}");
+}
+
+#[test]
+fn a_bad_time_zone_is_refused() {
+    let error = error_of(&VALID.replace("Europe/Paris", "Europe/Pariss"));
+    assert!(error.contains("business.timezone") && error.contains("Pariss"), "{error}");
+}
+
+#[test]
+fn a_bad_currency_is_refused() {
+    let error = error_of(&VALID.replace("\"eur\"", "\"euro\""));
+    assert!(error.contains("business.currency"), "{error}");
+}
+
+#[test]
+fn a_bad_model_is_refused() {
+    let error = error_of(&VALID.replace("\"saas\"", "\"retail\""));
+    assert!(error.contains("retail"), "{error}");
+}
+
+#[test]
+fn bad_cron_expressions_are_refused_and_both_forms_accepted() {
+    for bad in ["every hour", "61 * * * *", "* * *", "*/5 * * * * * * *"] {
+        let error = error_of(&VALID.replace("*/30 * * * *", bad));
+        assert!(error.contains("connectors.stripe.schedule"), "{bad}: {error}");
+    }
+    for good in ["15 6 * * 1", "0 */15 * * * *", "0 9 1 * *"] {
+        assert!(load(&VALID.replace("*/30 * * * *", good)).is_ok(), "{good}");
+    }
+}
+
+#[test]
+fn a_missing_secret_is_refused_when_the_connector_is_built() {
+    let config = load(&VALID.replace("api_key = \"sk_test_123\"", "")).unwrap();
+    let error = config.connectors[0].build().err().expect("a missing-key error").0;
+    assert!(error.contains("connectors.stripe.api_key"), "{error}");
+}
+
+#[test]
+fn a_secret_never_shows_in_debug_output() {
+    let config = load(VALID).unwrap();
+    let ConnectorKind::Stripe(stripe) = &config.connectors[0].kind;
+    let debug = format!("{stripe:?}");
+    assert!(!debug.contains("sk_test_123"), "{debug}");
+}
+
+#[test]
+fn targets_are_checked_by_kpi_id_and_period() {
+    let with = |targets: &str| format!("{VALID}\n[targets.monthly]\n{targets}\n");
+    let config = load(&with(r#""revenue.mrr" = { "2026-01" = 1000.0 }"#)).unwrap();
+    assert_eq!(config.targets[0].period_start, "2026-01-01");
+    assert_eq!(config.targets[0].grain, "month");
+
+    let error = error_of(&with(r#""revenue.mmr" = { "2026-01" = 1000.0 }"#));
+    assert!(error.contains("revenue.mmr"), "{error}");
+    let error = error_of(&with(r#""revenue.mrr" = { "2026-13" = 1000.0 }"#));
+    assert!(error.contains("2026-13"), "{error}");
+}
+
+#[test]
+fn weekly_targets_take_iso_weeks() {
+    let text = format!("{VALID}\n[targets.weekly]\n\"conversion.orders\" = {{ \"2026-W01\" = 5 }}\n");
+    let config = load(&text).unwrap();
+    assert_eq!(config.targets[0].period_start, "2025-12-29");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let error = Config::load(Some(Path::new("/nonexistent/kpisync.toml"))).err().unwrap().0;
+    assert!(error.contains("/nonexistent/kpisync.toml"), "{error}");
+}

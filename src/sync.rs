@@ -1,0 +1,275 @@
+//! One sync of one connector: its saved cursors in, its streams read in order, each batch handed
+//! to the warehouse while the connector fetches the next page, and one `sync_runs` row per
+//! stream with the outcome. Shared by `kpisync sync`, `kpisync demo` and the daemon.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use connectors::{BatchSink, Connector, ConnectorError, ReadContext};
+use tracing::{error, info, warn};
+
+use crate::warehouse::{RunOutcome, RunRecord, Warehouse};
+
+/// The warehouse as the sync engine shares it: one connection, one writer at a time.
+pub type SharedWarehouse = Arc<Mutex<Warehouse>>;
+
+/// Batches that may wait for the writer: enough to keep both sides busy, few enough that
+/// memory stays flat whatever the stream's size.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// How a sync is run.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Ignore saved cursors and read everything again.
+    pub full_refresh: bool,
+}
+
+/// What happened to one stream.
+#[derive(Debug, Clone)]
+pub struct StreamReport {
+    /// The stream.
+    pub stream: String,
+    /// Its outcome.
+    pub outcome: RunOutcome,
+    /// Rows written.
+    pub rows: u64,
+    /// Requests made.
+    pub requests: u64,
+    /// Time taken.
+    pub elapsed: Duration,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+/// What happened to one connector.
+#[derive(Debug, Clone)]
+pub struct ConnectorReport {
+    /// The connector.
+    pub connector: String,
+    /// Its streams, in reading order.
+    pub streams: Vec<StreamReport>,
+}
+
+impl ConnectorReport {
+    /// True when every stream was stored completely.
+    pub fn succeeded(&self) -> bool {
+        self.streams.iter().all(|stream| stream.outcome == RunOutcome::Ok)
+    }
+}
+
+/// Hears about a sync as it goes, to draw progress.
+pub trait Progress: Send + Sync {
+    /// A stream starts.
+    fn stream_started(&self, connector: &str, stream: &str);
+    /// A batch was stored; `rows` is the stream's running total.
+    fn batch_stored(&self, connector: &str, stream: &str, rows: u64);
+    /// A stream ended.
+    fn stream_finished(&self, connector: &str, report: &StreamReport);
+}
+
+/// Progress that goes nowhere.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn stream_started(&self, _: &str, _: &str) {}
+    fn batch_stored(&self, _: &str, _: &str, _: u64) {}
+    fn stream_finished(&self, _: &str, _: &StreamReport) {}
+}
+
+/// Held while a connector syncs: a second process syncing the same connector (the daemon and a
+/// one-shot `kpisync sync`) is turned away instead of interleaving with it. The operating system
+/// releases the lock when the process dies, so a killed run never leaves it stuck.
+pub struct RunLock {
+    _file: Option<File>,
+}
+
+impl RunLock {
+    /// Takes the lock of `connector` for the warehouse at `database` (none for in-memory ones).
+    pub fn acquire(database: Option<&Path>, connector: &str) -> anyhow::Result<RunLock> {
+        let Some(database) = database else {
+            return Ok(RunLock { _file: None });
+        };
+        let path = lock_path(database, connector);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(anyhow!("another kpisync process is syncing {connector} right now"))
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+}
+
+fn lock_path(database: &Path, connector: &str) -> PathBuf {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{connector}.lock"));
+    database.with_file_name(name)
+}
+
+/// Syncs one connector: every stream, in order. A stream that fails is recorded and the next
+/// one still runs, unless the failure means none can succeed (bad credentials).
+pub async fn sync_connector(
+    warehouse: &SharedWarehouse,
+    database: Option<&Path>,
+    connector: Arc<dyn Connector>,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<ConnectorReport> {
+    let name = connector.name();
+    let _lock = RunLock::acquire(database, name)?;
+    let run_id = jiff::Timestamp::now().as_millisecond();
+
+    let tables = connector.tables();
+    let cursors = with_warehouse(warehouse, move |warehouse| {
+        warehouse.ensure_tables(tables)?;
+        let closed = warehouse.close_abandoned_runs(name)?;
+        if closed > 0 {
+            warn!(connector = name, runs = closed, "earlier run was interrupted");
+        }
+        warehouse.cursors(name)
+    })
+    .await?;
+    let context = ReadContext { cursors, full_refresh: options.full_refresh };
+
+    let mut report = ConnectorReport { connector: name.to_owned(), streams: Vec::new() };
+    for spec in connector.streams() {
+        let stream = spec.name;
+        progress.stream_started(name, stream);
+        let (stream_report, fatal) =
+            sync_stream(warehouse, connector.as_ref(), stream, run_id, &context, progress).await?;
+        progress.stream_finished(name, &stream_report);
+        report.streams.push(stream_report);
+        if fatal {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Reads one stream and stores its batches; returns its report and whether the connector
+/// should stop.
+async fn sync_stream(
+    warehouse: &SharedWarehouse,
+    connector: &dyn Connector,
+    stream: &'static str,
+    run_id: i64,
+    context: &ReadContext,
+    progress: &dyn Progress,
+) -> anyhow::Result<(StreamReport, bool)> {
+    let name = connector.name();
+    let started = Instant::now();
+    let run_row =
+        with_warehouse(warehouse, move |warehouse| warehouse.start_run(run_id, name, stream))
+            .await?;
+
+    let (mut sink, mut batches) = BatchSink::channel(BATCHES_IN_FLIGHT);
+    let read = async move {
+        let result = connector.read(stream, context, &mut sink).await;
+        drop(sink);
+        result
+    };
+
+    // The writer stores batches as they come, while the reader fetches the next page.
+    let mut record = RunRecord::default();
+    let write = async {
+        while let Some(batch) = batches.recv().await {
+            let requests = u64::from(batch.requests);
+            let warnings = batch.warnings.clone();
+            let stored = with_warehouse(warehouse, move |warehouse| {
+                warehouse.write_batch(name, stream, &batch)
+            })
+            .await;
+            match stored {
+                Ok(outcome) => {
+                    record.rows += outcome.rows_written + outcome.metrics_written;
+                    record.requests += requests;
+                    for warning in warnings {
+                        warn!(connector = name, stream, warning = %warning, "sync warning");
+                        record.warnings.push(warning);
+                    }
+                    progress.batch_stored(name, stream, record.rows);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    };
+    let (read_result, write_result) = tokio::join!(read, write);
+
+    let (outcome, fatal) = match (read_result, write_result) {
+        (_, Err(error)) => {
+            record.error = Some(format!("storing the batch failed: {error:#}"));
+            (RunOutcome::Failed, true)
+        }
+        (Ok(()), Ok(())) => (RunOutcome::Ok, false),
+        (Err(error), Ok(())) => {
+            let fatal = error.stops_connector();
+            record.error = Some(describe(&error));
+            (RunOutcome::Failed, fatal)
+        }
+    };
+
+    let elapsed = started.elapsed();
+    let finished = record.clone();
+    with_warehouse(warehouse, move |warehouse| warehouse.finish_run(run_row, outcome, &finished))
+        .await?;
+
+    match &record.error {
+        None => info!(
+            connector = name,
+            stream,
+            rows = record.rows,
+            requests = record.requests,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "stream synced"
+        ),
+        Some(message) => error!(connector = name, stream, error = %message, "stream failed"),
+    }
+
+    let report = StreamReport {
+        stream: stream.to_owned(),
+        outcome,
+        rows: record.rows,
+        requests: record.requests,
+        elapsed,
+        error: record.error,
+        warnings: record.warnings,
+    };
+    Ok((report, fatal))
+}
+
+/// The error as the user reads it, with a hint when there is one.
+fn describe(error: &ConnectorError) -> String {
+    match error.hint() {
+        Some(hint) => format!("{error} ({hint})"),
+        None => error.to_string(),
+    }
+}
+
+/// Runs `work` on the warehouse off the async threads, since SQLite calls block.
+pub async fn with_warehouse<T, F>(warehouse: &SharedWarehouse, work: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Warehouse) -> anyhow::Result<T> + Send + 'static,
+{
+    let warehouse = Arc::clone(warehouse);
+    tokio::task::spawn_blocking(move || {
+        let mut guard = warehouse.lock().map_err(|_| anyhow!("the warehouse lock is poisoned"))?;
+        work(&mut guard)
+    })
+    .await
+    .context("the warehouse task stopped")?
+}

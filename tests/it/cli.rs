@@ -1,0 +1,144 @@
+//! The command line as a user meets it: exit codes, configuration errors, environment
+//! overrides, output formats, and the demo.
+
+use connectors::stripe::fake::Dataset;
+
+use crate::helpers::{Bench, all_output, assert_success};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_configuration_exits_2_naming_the_key() {
+    let bench = Bench::start(Dataset::empty()).await;
+    let text = std::fs::read_to_string(&bench.config).unwrap();
+    std::fs::write(&bench.config, text.replace("Europe/Paris", "Mars/Olympus")).unwrap();
+
+    let output = bench.kpisync(&["sync"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    let printed = all_output(&output);
+    assert!(printed.contains("business.timezone"), "{printed}");
+    assert!(!printed.contains("panicked"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_secret_exits_2_before_any_request() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    let text = std::fs::read_to_string(&bench.config).unwrap();
+    let text = text.replace("api_key = ", "api_key_file = \"/nonexistent/key\"\n# ");
+    std::fs::write(&bench.config, text).unwrap();
+
+    let output = bench.kpisync(&["sync"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
+    assert!(all_output(&output).contains("connectors.stripe.api_key_file"));
+    assert!(bench.stripe.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environment_variables_override_the_file() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    let text = std::fs::read_to_string(&bench.config).unwrap();
+    let url = bench.stripe.base_url();
+    std::fs::write(&bench.config, text.replace(&url, "http://127.0.0.1:9")).unwrap();
+
+    let mut command = bench.command(&["sync"]);
+    command.env("KPISYNC__CONNECTORS__STRIPE__BASE_URL", &url);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert_success(&output);
+    assert_eq!(bench.count("SELECT count(*) FROM stripe_charges"), 8);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_each_connector() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    let output = bench.kpisync(&["check"]).await;
+    assert_success(&output);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("stripe") && printed.contains("ok"), "{printed}");
+    assert!(printed.contains("test-mode key"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kpis_print_as_table_csv_json_and_explain() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    bench.sync_ok(&[]).await;
+    let window = ["--grain", "month", "--from", "2026-01-15", "--to", "2026-03-31"];
+
+    let mut args = vec!["kpis"];
+    args.extend(window);
+    let table = bench.kpisync(&args).await;
+    assert_success(&table);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("2026-01-01") && table.contains("revenue.gross"), "{table}");
+    assert!(table.contains("80.00 EUR"), "{table}");
+
+    args.extend(["--format", "csv"]);
+    let csv = bench.kpisync(&args).await;
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert!(csv.starts_with("kpi,grain,period_start,dimension,value"), "{csv}");
+    assert!(csv.contains("engagement.churn_rate,month,2026-02-01,,0.5,1,2,ratio"), "{csv}");
+
+    let mut args = vec!["kpis", "--format", "json"];
+    args.extend(window);
+    let json = bench.kpisync(&args).await;
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    assert!(rows.as_array().is_some_and(|rows| !rows.is_empty()));
+
+    let explain = bench.kpisync(&["kpis", "--explain", "engagement.churn_rate"]).await;
+    assert_success(&explain);
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(text.contains("stripe_subscriptions"), "{text}");
+
+    let unknown = bench.kpisync(&["kpis", "--explain", "revenue.magic"]).await;
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_each_stream() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    bench.sync_ok(&[]).await;
+    let output = bench.kpisync(&["status"]).await;
+    assert_success(&output);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    for stream in ["charges", "subscriptions", "events"] {
+        assert!(printed.contains(stream), "{printed}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_writes_a_configuration_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kpisync.toml");
+    let binary = env!("CARGO_BIN_EXE_kpisync");
+    let output = std::process::Command::new(binary).arg("init").arg(&path).output().unwrap();
+    assert_success(&output);
+
+    // The example names a key file that does not exist: the configuration parses, and sync
+    // says which key to fix.
+    let sync = std::process::Command::new(binary)
+        .args(["--config"])
+        .arg(&path)
+        .args(["--database"])
+        .arg(dir.path().join("x.db"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(sync.status.code(), Some(2));
+    assert!(all_output(&sync).contains("connectors.stripe.api_key_file"));
+
+    let again = std::process::Command::new(binary).arg("init").arg(&path).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "an existing file is not overwritten");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_prints_kpi_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kpisync"))
+        .arg("demo")
+        .arg("--dir")
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("revenue.gross") && printed.contains("EUR"), "{printed}");
+    assert!(printed.contains("engagement.active_subscriptions"), "{printed}");
+}

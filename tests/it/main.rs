@@ -1,0 +1,10 @@
+//! End-to-end tests of the `kpisync` binary: real SQLite files, real HTTP on loopback against
+//! the connectors' fakes, the binary run as a child process. One test binary, one module per
+//! feature.
+
+mod cli;
+mod helpers;
+mod interrupted;
+mod stripe_faults;
+mod stripe_kpis;
+mod stripe_sync;
