@@ -76,7 +76,10 @@ pub enum ConnectorError {
 }
 
 fn request_id_suffix(request_id: &Option<String>) -> String {
-    request_id.as_ref().map(|id| format!(" (request {id})")).unwrap_or_default()
+    request_id
+        .as_ref()
+        .map(|id| format!(" (request {id})"))
+        .unwrap_or_default()
 }
 
 impl ConnectorError {
@@ -91,7 +94,10 @@ impl ConnectorError {
 
     /// True when no other stream of the connector can succeed either (bad credentials).
     pub fn stops_connector(&self) -> bool {
-        matches!(self, ConnectorError::Auth { .. } | ConnectorError::Config(_))
+        matches!(
+            self,
+            ConnectorError::Auth { .. } | ConnectorError::Config(_)
+        )
     }
 
     /// A short hint for the user on what to do next.
@@ -101,7 +107,9 @@ impl ConnectorError {
             ConnectorError::Permission { .. } => {
                 Some("give the key read access to this resource (see docs/configuration.md)")
             }
-            ConnectorError::RateLimited { .. } => Some("the next run resumes where this one stopped"),
+            ConnectorError::RateLimited { .. } => {
+                Some("the next run resumes where this one stopped")
+            }
             ConnectorError::Transport { .. } => Some("the next run resumes where this one stopped"),
             _ => None,
         }
@@ -146,7 +154,10 @@ mod tests {
         };
         assert!(http(503).is_retryable());
         assert!(!http(400).is_retryable());
-        let auth = ConnectorError::Auth { endpoint: "/".into(), message: String::new() };
+        let auth = ConnectorError::Auth {
+            endpoint: "/".into(),
+            message: String::new(),
+        };
         assert!(!auth.is_retryable());
         assert!(auth.stops_connector());
     }

@@ -176,7 +176,12 @@ impl HttpClient {
         loop {
             attempt += 1;
             let failure = match self.attempt(path, query).await {
-                Ok(body) => return Ok(Fetched { body, attempts: attempt }),
+                Ok(body) => {
+                    return Ok(Fetched {
+                        body,
+                        attempts: attempt,
+                    });
+                }
                 Err(failure) => failure,
             };
 
@@ -209,17 +214,31 @@ impl HttpClient {
     /// Turns the last failure into the error the caller sees.
     fn give_up(&self, error: ConnectorError, attempts: u32) -> ConnectorError {
         match error {
-            ConnectorError::RateLimited { endpoint, message, .. } => {
-                ConnectorError::RateLimited { endpoint, attempts, message }
-            }
+            ConnectorError::RateLimited {
+                endpoint, message, ..
+            } => ConnectorError::RateLimited {
+                endpoint,
+                attempts,
+                message,
+            },
             other if attempts > 1 => match other {
                 ConnectorError::Transport { endpoint, message } => ConnectorError::Transport {
                     endpoint,
                     message: format!("{message} (after {attempts} attempts)"),
                 },
-                ConnectorError::Http { endpoint, status, message, request_id } => {
+                ConnectorError::Http {
+                    endpoint,
+                    status,
+                    message,
+                    request_id,
+                } => {
                     let message = format!("{message} (after {attempts} attempts)");
-                    ConnectorError::Http { endpoint, status, message, request_id }
+                    ConnectorError::Http {
+                        endpoint,
+                        status,
+                        message,
+                        request_id,
+                    }
                 }
                 other => other,
             },
@@ -233,7 +252,9 @@ impl HttpClient {
         query: &[(&str, String)],
     ) -> Result<T, Failure> {
         if let Some(limiter) = &self.limiter {
-            limiter.until_ready_with_jitter(Jitter::up_to(Duration::from_millis(20))).await;
+            limiter
+                .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(20)))
+                .await;
         }
 
         let url = format!("{}{}", self.settings.base_url, path);
@@ -283,10 +304,25 @@ impl HttpClient {
         let (error, mut retry) = match status {
             401 => (ConnectorError::Auth { endpoint, message }, false),
             403 => (ConnectorError::Permission { endpoint, message }, false),
-            429 => (ConnectorError::RateLimited { endpoint, attempts: 1, message }, true),
+            429 => (
+                ConnectorError::RateLimited {
+                    endpoint,
+                    attempts: 1,
+                    message,
+                },
+                true,
+            ),
             _ => {
                 let retry = status == 408 || status >= 500;
-                (ConnectorError::Http { endpoint, status, message, request_id }, retry)
+                (
+                    ConnectorError::Http {
+                        endpoint,
+                        status,
+                        message,
+                        request_id,
+                    },
+                    retry,
+                )
             }
         };
 
@@ -298,7 +334,8 @@ impl HttpClient {
             _ => {}
         }
 
-        let wait = header("retry-after").and_then(|value| parse_retry_after(value, jiff::Timestamp::now()));
+        let wait = header("retry-after")
+            .and_then(|value| parse_retry_after(value, jiff::Timestamp::now()));
         Failure { error, retry, wait }
     }
 
@@ -308,14 +345,20 @@ impl HttpClient {
         if error.is_eof() {
             let message = format!("response body cut short: {error}");
             return Failure {
-                error: ConnectorError::Transport { endpoint: path.to_owned(), message },
+                error: ConnectorError::Transport {
+                    endpoint: path.to_owned(),
+                    message,
+                },
                 retry: true,
                 wait: None,
             };
         }
         let message = self.redact(&error.to_string());
         Failure {
-            error: ConnectorError::Decode { endpoint: path.to_owned(), message },
+            error: ConnectorError::Decode {
+                endpoint: path.to_owned(),
+                message,
+            },
             retry: false,
             wait: None,
         }
@@ -335,7 +378,10 @@ impl HttpClient {
             }
             source = current.source();
         }
-        ConnectorError::Transport { endpoint: path.to_owned(), message: self.redact(&message) }
+        ConnectorError::Transport {
+            endpoint: path.to_owned(),
+            message: self.redact(&message),
+        }
     }
 
     /// Masks every credential this client knows, wherever an upstream echoed it.

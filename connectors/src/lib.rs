@@ -58,12 +58,18 @@ impl BatchSink {
 
     /// Hands a batch to the writer; fails only when the run was abandoned.
     pub async fn send(&mut self, batch: Batch) -> Result<(), ConnectorError> {
-        self.sender.send(batch).await.map_err(|_| ConnectorError::Cancelled)
+        self.sender
+            .send(batch)
+            .await
+            .map_err(|_| ConnectorError::Cancelled)
     }
 
     /// Records a warning on the run (shown by `kpisync status`) without any rows.
     pub async fn warn(&mut self, message: impl Into<String>) -> Result<(), ConnectorError> {
-        let batch = Batch { warnings: vec![message.into()], ..Batch::default() };
+        let batch = Batch {
+            warnings: vec![message.into()],
+            ..Batch::default()
+        };
         self.send(batch).await
     }
 }

@@ -20,11 +20,23 @@ impl SecretSources {
     /// Reads the secret. `key` names the configuration key (`connectors.stripe.api_key`) in
     /// error messages, which never include the secret itself.
     pub fn resolve(self, key: &str) -> Result<SecretString, String> {
-        let given = [self.inline.is_some(), self.file.is_some(), self.credential.is_some()];
+        let given = [
+            self.inline.is_some(),
+            self.file.is_some(),
+            self.credential.is_some(),
+        ];
         match given.iter().filter(|set| **set).count() {
-            0 => return Err(format!("{key}: missing; set {key}, {key}_file or {key}_credential")),
+            0 => {
+                return Err(format!(
+                    "{key}: missing; set {key}, {key}_file or {key}_credential"
+                ));
+            }
             1 => {}
-            _ => return Err(format!("{key}: set only one of {key}, {key}_file, {key}_credential")),
+            _ => {
+                return Err(format!(
+                    "{key}: set only one of {key}, {key}_file, {key}_credential"
+                ));
+            }
         }
 
         if let Some(secret) = self.inline {
@@ -41,7 +53,9 @@ impl SecretSources {
             )
         })?;
         if name.is_empty() || name.contains('/') {
-            return Err(format!("{key}_credential: {name:?} is not a credential name"));
+            return Err(format!(
+                "{key}_credential: {name:?} is not a credential name"
+            ));
         }
         read_secret_file(&Path::new(&directory).join(&name))
             .map_err(|error| format!("{key}_credential {name:?}: {error}"))
@@ -72,7 +86,9 @@ mod tests {
 
     #[test]
     fn a_missing_secret_names_the_three_keys() {
-        let error = SecretSources::default().resolve("connectors.stripe.api_key").unwrap_err();
+        let error = SecretSources::default()
+            .resolve("connectors.stripe.api_key")
+            .unwrap_err();
         assert!(error.contains("connectors.stripe.api_key_file"), "{error}");
     }
 
@@ -80,7 +96,10 @@ mod tests {
     fn a_secret_file_loses_its_trailing_newline() {
         let path = std::env::temp_dir().join(format!("kpisync-secret-{}", std::process::id()));
         std::fs::write(&path, "sk_test_123\n").unwrap();
-        let sources = SecretSources { file: Some(path.clone()), ..Default::default() };
+        let sources = SecretSources {
+            file: Some(path.clone()),
+            ..Default::default()
+        };
         let secret = sources.resolve("k").unwrap();
         assert_eq!(secret.expose_secret(), "sk_test_123");
         std::fs::remove_file(path).unwrap();

@@ -161,10 +161,14 @@ fn error_message(body: &[u8]) -> Option<String> {
     }
     let detail = serde_json::from_slice::<Body>(body).ok()?.error;
     let mut text = detail.message.unwrap_or_else(|| "no message".into());
-    let labels: Vec<String> = [("type", detail.kind), ("code", detail.code), ("param", detail.param)]
-        .into_iter()
-        .filter_map(|(label, value)| value.map(|value| format!("{label} {value}")))
-        .collect();
+    let labels: Vec<String> = [
+        ("type", detail.kind),
+        ("code", detail.code),
+        ("param", detail.param),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.map(|value| format!("{label} {value}")))
+    .collect();
     if !labels.is_empty() {
         text.push_str(&format!(" ({})", labels.join(", ")));
     }
@@ -200,13 +204,34 @@ pub struct StripeConnector {
 
 /// The streams, in the order a sync reads them: lists first, then the events that patch them.
 static STREAMS: [StreamSpec; 7] = [
-    StreamSpec { name: "customers", description: "customers" },
-    StreamSpec { name: "charges", description: "payment attempts" },
-    StreamSpec { name: "refunds", description: "refunds" },
-    StreamSpec { name: "balance_transactions", description: "money in the settlement currency" },
-    StreamSpec { name: "subscriptions", description: "subscriptions, every status" },
-    StreamSpec { name: "invoices", description: "invoices" },
-    StreamSpec { name: "events", description: "changes to older objects (30 days kept)" },
+    StreamSpec {
+        name: "customers",
+        description: "customers",
+    },
+    StreamSpec {
+        name: "charges",
+        description: "payment attempts",
+    },
+    StreamSpec {
+        name: "refunds",
+        description: "refunds",
+    },
+    StreamSpec {
+        name: "balance_transactions",
+        description: "money in the settlement currency",
+    },
+    StreamSpec {
+        name: "subscriptions",
+        description: "subscriptions, every status",
+    },
+    StreamSpec {
+        name: "invoices",
+        description: "invoices",
+    },
+    StreamSpec {
+        name: "events",
+        description: "changes to older objects (30 days kept)",
+    },
 ];
 
 #[async_trait]
@@ -227,16 +252,22 @@ impl Connector for StripeConnector {
         // One request per endpoint: a restricted key may read some resources and not others,
         // and the first sync should not be where the user learns it.
         let mut readable = Vec::new();
-        for list in walk::LISTS.iter().chain([&walk::EVENTS]) {
+        let endpoints = walk::LISTS.iter().map(|list| (list.stream, list.path));
+        for (stream, path) in endpoints.chain([(walk::EVENTS_STREAM, walk::EVENTS_PATH)]) {
             let query = [("limit", "1".to_owned())];
-            self.client.get_json::<serde::de::IgnoredAny>(list.path, &query).await?;
-            readable.push(list.stream);
+            self.client
+                .get_json::<serde::de::IgnoredAny>(path, &query)
+                .await?;
+            readable.push(stream);
         }
         let mut warnings = Vec::new();
         if self.livemode == Some(false) {
             warnings.push("this is a test-mode key: KPIs will show test data".to_owned());
         }
-        Ok(CheckReport { detail: format!("can read {}", readable.join(", ")), warnings })
+        Ok(CheckReport {
+            detail: format!("can read {}", readable.join(", ")),
+            warnings,
+        })
     }
 
     async fn read(
@@ -245,7 +276,7 @@ impl Connector for StripeConnector {
         context: &ReadContext,
         sink: &mut BatchSink,
     ) -> Result<(), ConnectorError> {
-        if stream == walk::EVENTS.stream {
+        if stream == walk::EVENTS_STREAM {
             return walk::read_events(self, context, sink).await;
         }
         let list = walk::LISTS
@@ -269,15 +300,25 @@ mod tests {
 
     /// A file of the shared Stripe samples, which sit beside the repository.
     pub(crate) fn fixture(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/stripe").join(name)
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures/stripe")
+            .join(name)
     }
 
     #[test]
     fn currency_exponents_follow_stripe_not_iso() {
         assert_eq!(currency_exponent("jpy"), 0);
         assert_eq!(currency_exponent("KRW"), 0);
-        assert_eq!(currency_exponent("isk"), 2, "Stripe sends ISK with two decimals");
-        assert_eq!(currency_exponent("ugx"), 2, "Stripe sends UGX with two decimals");
+        assert_eq!(
+            currency_exponent("isk"),
+            2,
+            "Stripe sends ISK with two decimals"
+        );
+        assert_eq!(
+            currency_exponent("ugx"),
+            2,
+            "Stripe sends UGX with two decimals"
+        );
         assert_eq!(currency_exponent("kwd"), 3);
         assert_eq!(currency_exponent("eur"), 2);
     }
@@ -292,8 +333,12 @@ mod tests {
 
     #[test]
     fn rate_limit_bodies_keep_their_code() {
-        let body = br#"{"error":{"type":"invalid_request_error","code":"lock_timeout","message":"m"}}"#;
-        assert_eq!(error_message(body).unwrap(), "m (type invalid_request_error, code lock_timeout)");
+        let body =
+            br#"{"error":{"type":"invalid_request_error","code":"lock_timeout","message":"m"}}"#;
+        assert_eq!(
+            error_message(body).unwrap(),
+            "m (type invalid_request_error, code lock_timeout)"
+        );
     }
 
     #[test]

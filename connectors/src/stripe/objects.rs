@@ -31,7 +31,9 @@ fn id_of(field: Option<Expandable>) -> Value {
 
 /// A Unix timestamp as ISO 8601 UTC text, the warehouse's format for instants.
 pub fn iso_instant(seconds: i64) -> Option<String> {
-    jiff::Timestamp::from_second(seconds).ok().map(|instant| instant.to_string())
+    jiff::Timestamp::from_second(seconds)
+        .ok()
+        .map(|instant| instant.to_string())
 }
 
 fn instant(seconds: Option<i64>) -> Value {
@@ -98,7 +100,12 @@ pub fn parse_object(
         "stripe_invoices" => invoice_values(&header, decode(text)?),
         _ => balance_transaction_values(&header, decode(text)?),
     };
-    let row = Row { table, values, raw: text.to_owned(), version };
+    let row = Row {
+        table,
+        values,
+        raw: text.to_owned(),
+        version,
+    };
     Ok(Parsed { header, row })
 }
 
@@ -116,7 +123,10 @@ pub fn table_for_object(object: &str) -> Option<&'static TableSpec> {
 }
 
 fn common(header: &Header) -> [Value; 2] {
-    [Value::Text(header.id.clone()), instant(Some(header.created))]
+    [
+        Value::Text(header.id.clone()),
+        instant(Some(header.created)),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +167,10 @@ fn charge_values(header: &Header, charge: Charge) -> Vec<Value> {
         charge.paid.into(),
         charge.refunded.into(),
         id_of(charge.customer),
-        charge.billing_details.and_then(|details| details.email).into(),
+        charge
+            .billing_details
+            .and_then(|details| details.email)
+            .into(),
         id_of(charge.payment_intent),
         id_of(charge.balance_transaction),
         header.livemode.into(),
@@ -281,7 +294,9 @@ struct StatusTransitions {
 fn invoice_values(header: &Header, invoice: Invoice) -> Vec<Value> {
     let [id, created] = common(header);
     let subscription = invoice.subscription.or_else(|| {
-        invoice.parent.and_then(|parent| parent.subscription_details?.subscription)
+        invoice
+            .parent
+            .and_then(|parent| parent.subscription_details?.subscription)
     });
     vec![
         id,
@@ -295,7 +310,11 @@ fn invoice_values(header: &Header, invoice: Invoice) -> Vec<Value> {
         invoice.amount_paid.into(),
         invoice.amount_remaining.into(),
         invoice.total.into(),
-        instant(invoice.status_transitions.and_then(|transitions| transitions.paid_at)),
+        instant(
+            invoice
+                .status_transitions
+                .and_then(|transitions| transitions.paid_at),
+        ),
         header.livemode.into(),
     ]
 }
@@ -371,13 +390,17 @@ fn item_terms(item: &Item) -> (Option<i64>, Option<&str>, i64) {
     if let Some(price) = &item.price {
         let recurring = price.recurring.as_ref();
         let interval = recurring.and_then(|recurring| recurring.interval.as_deref());
-        let count = recurring.and_then(|recurring| recurring.interval_count).unwrap_or(1);
+        let count = recurring
+            .and_then(|recurring| recurring.interval_count)
+            .unwrap_or(1);
         return (price.unit_amount, interval, count);
     }
     match &item.plan {
-        Some(plan) => {
-            (plan.amount, plan.interval.as_deref(), plan.interval_count.unwrap_or(1))
-        }
+        Some(plan) => (
+            plan.amount,
+            plan.interval.as_deref(),
+            plan.interval_count.unwrap_or(1),
+        ),
         None => (None, None, 1),
     }
 }
@@ -429,7 +452,9 @@ fn coupons(subscription: &Subscription) -> Vec<Coupon> {
     let expanded = subscription.discounts.iter().filter_map(|discount| {
         // Unexpanded discounts are plain ids and carry no terms; newer versions nest the coupon
         // under `source`.
-        let coupon = discount.get("coupon").or_else(|| discount.get("source")?.get("coupon"))?;
+        let coupon = discount
+            .get("coupon")
+            .or_else(|| discount.get("source")?.get("coupon"))?;
         serde_json::from_value::<Coupon>(coupon.clone()).ok()
     });
     legacy.into_iter().chain(expanded).collect()
@@ -439,7 +464,11 @@ fn subscription_values(header: &Header, subscription: Subscription) -> Vec<Value
     let [id, created] = common(header);
     let monthly = monthly_amount(&subscription);
     let is_free = subscription.items.as_ref().map(|items| {
-        !items.data.is_empty() && items.data.iter().all(|item| item_terms(item).0.unwrap_or(0) == 0)
+        !items.data.is_empty()
+            && items
+                .data
+                .iter()
+                .all(|item| item_terms(item).0.unwrap_or(0) == 0)
     });
     vec![
         id,

@@ -4,18 +4,18 @@
 
 use crate::schema::{Column, ColumnType::*, TableSpec};
 
-const fn col(
-    name: &'static str,
-    kind: crate::schema::ColumnType,
-    doc: &'static str,
-) -> Column {
+const fn col(name: &'static str, kind: crate::schema::ColumnType, doc: &'static str) -> Column {
     Column { name, kind, doc }
 }
 
 const ID: Column = col("id", Text, "Stripe id");
 const CREATED: Column = col("created", Text, "creation instant, UTC (ISO 8601)");
 const LIVEMODE: Column = col("livemode", Integer, "1 for live data, 0 for test mode");
-const CURRENCY: Column = col("currency", Text, "ISO 4217 code, lower case as Stripe sends it");
+const CURRENCY: Column = col(
+    "currency",
+    Text,
+    "ISO 4217 code, lower case as Stripe sends it",
+);
 
 /// `stripe_charges`: payment attempts.
 pub static CHARGES: TableSpec = TableSpec {
@@ -26,16 +26,28 @@ pub static CHARGES: TableSpec = TableSpec {
         CREATED,
         col("amount", Integer, "amount asked, minor units"),
         col("amount_captured", Integer, "amount captured, minor units"),
-        col("amount_refunded", Integer, "amount refunded so far, minor units"),
+        col(
+            "amount_refunded",
+            Integer,
+            "amount refunded so far, minor units",
+        ),
         CURRENCY,
         col("status", Text, "succeeded, pending or failed"),
         col("captured", Integer, "1 when captured"),
         col("paid", Integer, "1 when paid"),
         col("refunded", Integer, "1 when fully refunded"),
         col("customer", Text, "customer id; NULL for guest checkouts"),
-        col("billing_email", Text, "billing_details.email, the key of guest customers"),
+        col(
+            "billing_email",
+            Text,
+            "billing_details.email, the key of guest customers",
+        ),
         col("payment_intent", Text, "PaymentIntent id"),
-        col("balance_transaction", Text, "balance transaction id, once settled"),
+        col(
+            "balance_transaction",
+            Text,
+            "balance transaction id, once settled",
+        ),
         LIVEMODE,
     ],
 };
@@ -49,11 +61,23 @@ pub static REFUNDS: TableSpec = TableSpec {
         CREATED,
         col("amount", Integer, "refunded amount, minor units"),
         CURRENCY,
-        col("status", Text, "pending, requires_action, succeeded, failed or canceled"),
+        col(
+            "status",
+            Text,
+            "pending, requires_action, succeeded, failed or canceled",
+        ),
         col("charge", Text, "refunded charge id"),
         col("payment_intent", Text, "PaymentIntent id"),
-        col("balance_transaction", Text, "balance transaction id, once settled"),
-        col("reason", Text, "duplicate, fraudulent, requested_by_customer or NULL"),
+        col(
+            "balance_transaction",
+            Text,
+            "balance transaction id, once settled",
+        ),
+        col(
+            "reason",
+            Text,
+            "duplicate, fraudulent, requested_by_customer or NULL",
+        ),
         LIVEMODE,
     ],
 };
@@ -80,11 +104,19 @@ pub static SUBSCRIPTIONS: TableSpec = TableSpec {
         ID,
         CREATED,
         col("customer", Text, "customer id"),
-        col("status", Text, "trialing, active, past_due, canceled, unpaid, incomplete, ..."),
+        col(
+            "status",
+            Text,
+            "trialing, active, past_due, canceled, unpaid, incomplete, ...",
+        ),
         col("start_date", Text, "start of the subscription, UTC"),
         col("trial_start", Text, "start of the trial, UTC"),
         col("trial_end", Text, "end of the trial, UTC"),
-        col("cancel_at_period_end", Integer, "1 when a cancellation is scheduled"),
+        col(
+            "cancel_at_period_end",
+            Integer,
+            "1 when a cancellation is scheduled",
+        ),
         col("canceled_at", Text, "when the cancellation was asked, UTC"),
         col("ended_at", Text, "when the subscription ended, UTC"),
         CURRENCY,
@@ -94,7 +126,11 @@ pub static SUBSCRIPTIONS: TableSpec = TableSpec {
             "recurring amount of all items normalised to one month, after a percentage \
              discount, minor units (the subscription's MRR contribution)",
         ),
-        col("is_free", Integer, "1 when every item's price is zero (a free plan)"),
+        col(
+            "is_free",
+            Integer,
+            "1 when every item's price is zero (a free plan)",
+        ),
         LIVEMODE,
     ],
 };
@@ -107,9 +143,17 @@ pub static INVOICES: TableSpec = TableSpec {
         ID,
         CREATED,
         col("customer", Text, "customer id"),
-        col("subscription", Text, "subscription id, from either invoice shape"),
+        col(
+            "subscription",
+            Text,
+            "subscription id, from either invoice shape",
+        ),
         col("status", Text, "draft, open, paid, uncollectible or void"),
-        col("billing_reason", Text, "subscription_create, subscription_cycle, manual, ..."),
+        col(
+            "billing_reason",
+            Text,
+            "subscription_create, subscription_cycle, manual, ...",
+        ),
         CURRENCY,
         col("amount_due", Integer, "minor units"),
         col("amount_paid", Integer, "minor units"),
@@ -128,19 +172,41 @@ pub static BALANCE_TRANSACTIONS: TableSpec = TableSpec {
     columns: &[
         ID,
         CREATED,
-        col("type", Text, "charge, payment, refund, payment_refund, stripe_fee, payout, ..."),
-        col("amount", Integer, "gross amount, minor units of the settlement currency"),
+        col(
+            "type",
+            Text,
+            "charge, payment, refund, payment_refund, stripe_fee, payout, ...",
+        ),
+        col(
+            "amount",
+            Integer,
+            "gross amount, minor units of the settlement currency",
+        ),
         col("fee", Integer, "Stripe's fees, minor units"),
         col("net", Integer, "amount - fee, minor units"),
         col("currency", Text, "settlement currency, lower case"),
-        col("exchange_rate", Real, "rate applied when the charge was in another currency"),
+        col(
+            "exchange_rate",
+            Real,
+            "rate applied when the charge was in another currency",
+        ),
         col("status", Text, "pending or available"),
-        col("source", Text, "id of the charge, refund, ... behind the movement"),
+        col(
+            "source",
+            Text,
+            "id of the charge, refund, ... behind the movement",
+        ),
         col("reporting_category", Text, "Stripe's reporting category"),
         col("available_on", Text, "when the funds become available, UTC"),
     ],
 };
 
 /// Every Stripe table.
-pub static TABLES: [&TableSpec; 6] =
-    [&CUSTOMERS, &CHARGES, &REFUNDS, &BALANCE_TRANSACTIONS, &SUBSCRIPTIONS, &INVOICES];
+pub static TABLES: [&TableSpec; 6] = [
+    &CUSTOMERS,
+    &CHARGES,
+    &REFUNDS,
+    &BALANCE_TRANSACTIONS,
+    &SUBSCRIPTIONS,
+    &INVOICES,
+];

@@ -1,7 +1,6 @@
 //! Reading Stripe lists and the events feed page by page, with cursors that resume an
 //! interrupted walk exactly where its last stored page ended.
 
-
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tracing::{debug, info};
@@ -73,14 +72,11 @@ pub static LISTS: [List; 6] = [
     },
 ];
 
-/// The events feed.
-pub static EVENTS: List = List {
-    stream: "events",
-    path: "/v1/events",
-    table: &tables::CHARGES,
-    params: &[],
-    mutable: false,
-};
+/// The events feed's stream name.
+pub const EVENTS_STREAM: &str = "events";
+
+/// The events feed's endpoint.
+pub const EVENTS_PATH: &str = "/v1/events";
 
 /// The event types that carry a new state of an object kpisync stores (at most 20 per request).
 const EVENT_TYPES: [&str; 20] = [
@@ -148,7 +144,8 @@ fn parse_cursor(context: &ReadContext, stream: &str) -> (ListCursor, Option<Stri
         Some(value) => match serde_json::from_value(value.clone()) {
             Ok(cursor) => (cursor, None),
             Err(error) => {
-                let warning = format!("saved cursor of {stream} unreadable ({error}): read in full");
+                let warning =
+                    format!("saved cursor of {stream} unreadable ({error}): read in full");
                 (ListCursor::default(), Some(warning))
             }
         },
@@ -160,7 +157,7 @@ fn parse_cursor(context: &ReadContext, stream: &str) -> (ListCursor, Option<Stri
 fn changes_covered_since(context: &ReadContext, own: &ListCursor) -> Option<i64> {
     let events = context
         .cursors
-        .get(EVENTS.stream)
+        .get(EVENTS_STREAM)
         .and_then(|value| serde_json::from_value::<ListCursor>(value.clone()).ok())
         .and_then(|cursor| cursor.watermark);
     events.or(own.watermark)
@@ -184,8 +181,8 @@ pub async fn read_list(
     let retention_start = now - EVENTS_RETENTION.as_secs() as i64;
     if list.mutable && cursor.watermark.is_some() {
         let covered = changes_covered_since(context, &cursor);
-        if covered.is_some_and(|since| since < retention_start) {
-            let days = (now - covered.unwrap_or(now)) / 86_400;
+        if let Some(since) = covered.filter(|since| *since < retention_start) {
+            let days = (now - since) / 86_400;
             sink.warn(format!(
                 "changes feed gap: last events read {days} days ago and Stripe keeps 30 days; \
                  {} read again in full",
@@ -196,30 +193,178 @@ pub async fn read_list(
         }
     }
 
-    walk_list(connector, list, cursor, now, sink).await
+    let lookback = connector.lookback.as_secs() as i64;
+    let query = list.params.to_vec();
+    let pager = Pager {
+        stream: list.stream,
+        path: list.path,
+        query,
+        empty_watermark: None,
+    };
+    let start = cursor.watermark.map(|watermark| watermark - lookback);
+    pager
+        .walk(connector, cursor, start, now, sink, |raw, index, walk| {
+            let parsed = parse(list, raw, index, now_seconds())?;
+            walk.newest = walk.newest.max(Some(parsed.header.created));
+            Ok(Some(parsed))
+        })
+        .await
 }
 
-/// Walks a list window newest first, sending one batch per page.
-async fn walk_list(
+/// Reads the events feed and stores each event's object as the new state of that object.
+pub async fn read_events(
     connector: &StripeConnector,
-    list: &'static List,
-    cursor: ListCursor,
-    now: i64,
+    context: &ReadContext,
     sink: &mut BatchSink,
 ) -> Result<(), ConnectorError> {
-    let lookback = connector.lookback.as_secs() as i64;
-    let mut walk = match cursor.walk.clone() {
-        Some(walk) => walk,
-        None => Walk {
-            from: cursor.watermark.map(|watermark| watermark - lookback),
+    let (mut cursor, warning) = parse_cursor(context, EVENTS_STREAM);
+    if let Some(warning) = warning {
+        sink.warn(warning).await?;
+    }
+
+    // Past the retention Stripe has nothing older to give: read whatever it still keeps. The
+    // list streams have already been read in full in that case.
+    let now = now_seconds();
+    let retention_start = now - EVENTS_RETENTION.as_secs() as i64;
+    if cursor.walk.is_none() && cursor.watermark.is_some_and(|mark| mark < retention_start) {
+        info!(
+            connector = "stripe",
+            stream = "events",
+            "events cursor older than retention"
+        );
+        cursor = ListCursor::default();
+    }
+
+    let query = EVENT_TYPES.iter().map(|kind| ("types[]", *kind)).collect();
+    let pager = Pager {
+        stream: EVENTS_STREAM,
+        path: EVENTS_PATH,
+        query,
+        empty_watermark: Some(now),
+    };
+    let start = cursor
+        .watermark
+        .map(|watermark| watermark - EVENTS_OVERLAP_SECS);
+    pager
+        .walk(connector, cursor, start, now, sink, |raw, index, walk| {
+            let event: Event = serde_json::from_str(raw.get()).map_err(|error| {
+                let id = id_of(raw).unwrap_or_else(|| format!("#{index}"));
+                ConnectorError::Decode {
+                    endpoint: EVENTS_PATH.into(),
+                    message: format!("event {id}: {error}"),
+                }
+            })?;
+            walk.newest = walk.newest.max(Some(event.created));
+            event_object(&event)
+        })
+        .await
+}
+
+/// Walks one endpoint's pages newest first inside a `created` window, one batch per page.
+struct Pager {
+    stream: &'static str,
+    path: &'static str,
+    /// Parameters every request of the walk carries besides the window and the position.
+    query: Vec<(&'static str, &'static str)>,
+    /// The watermark a walk that saw nothing leaves.
+    empty_watermark: Option<i64>,
+}
+
+impl Pager {
+    /// Walks from the saved `cursor`, or from a new window `[start, now]`, turning each object
+    /// into a row with `parse` (which also moves the walk's newest `created`).
+    async fn walk<F>(
+        &self,
+        connector: &StripeConnector,
+        cursor: ListCursor,
+        start: Option<i64>,
+        now: i64,
+        sink: &mut BatchSink,
+        mut parse: F,
+    ) -> Result<(), ConnectorError>
+    where
+        F: FnMut(&RawValue, usize, &mut Walk) -> Result<Option<Parsed>, ConnectorError>,
+    {
+        let mut walk = cursor.walk.clone().unwrap_or(Walk {
+            from: start,
             upper: now,
             after: String::new(),
             newest: cursor.watermark,
-        },
-    };
-    debug!(connector = "stripe", stream = list.stream, ?walk, "walk starts");
+        });
+        debug!(
+            connector = "stripe",
+            stream = self.stream,
+            ?walk,
+            "walk starts"
+        );
 
-    loop {
+        loop {
+            let page = match self.fetch(connector, &walk).await {
+                Ok(page) => page,
+                // The object a resumed walk continues after may have been deleted since;
+                // Stripe then refuses the position, and the walk starts its window again.
+                Err(ConnectorError::Http { status: 400, .. }) if !walk.after.is_empty() => {
+                    let warning = format!("{}: resume point gone, walk restarted", self.stream);
+                    sink.warn(warning).await?;
+                    walk.after.clear();
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+
+            let mut batch = Batch {
+                requests: 1,
+                ..Batch::default()
+            };
+            let mut skipped = 0;
+            for (index, raw) in page.data.iter().enumerate() {
+                match parse(raw, index, &mut walk)? {
+                    Some(parsed) if connector.accepts(&parsed) => batch.rows.push(parsed.row),
+                    Some(_) => skipped += 1,
+                    None => {}
+                }
+            }
+            if skipped > 0 {
+                let warning = format!("{skipped} {} of the other mode left out", self.stream);
+                batch.warnings.push(warning);
+            }
+
+            // The watermark moves only once the whole window is stored; until then the cursor
+            // records the position after this page, which is where a new run resumes.
+            let last_id = page.data.last().and_then(|raw| id_of(raw));
+            let finished = !page.has_more || last_id.is_none();
+            let next = if finished {
+                ListCursor {
+                    watermark: walk.newest.or(self.empty_watermark),
+                    walk: None,
+                }
+            } else {
+                walk.after = last_id.unwrap_or_default();
+                ListCursor {
+                    watermark: cursor.watermark,
+                    walk: Some(walk.clone()),
+                }
+            };
+            batch.cursor =
+                Some(
+                    serde_json::to_value(next).map_err(|error| ConnectorError::Decode {
+                        endpoint: self.path.into(),
+                        message: error.to_string(),
+                    })?,
+                );
+
+            sink.send(batch).await?;
+            if finished {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn fetch(
+        &self,
+        connector: &StripeConnector,
+        walk: &Walk,
+    ) -> Result<Page, ConnectorError> {
         let mut query: Vec<(&str, String)> = vec![("limit", connector.page_size.to_string())];
         if let Some(from) = walk.from {
             query.push(("created[gte]", from.to_string()));
@@ -228,55 +373,16 @@ async fn walk_list(
         if !walk.after.is_empty() {
             query.push(("starting_after", walk.after.clone()));
         }
-        query.extend(list.params.iter().map(|(key, value)| (*key, (*value).to_owned())));
-
-        let page = match connector.client.get_json::<Page>(list.path, &query).await {
-            Ok(fetched) => fetched.body,
-            // The object a resumed walk continues after may have been deleted since; Stripe
-            // then refuses the cursor, and the walk starts again from the top of its window.
-            Err(ConnectorError::Http { status: 400, .. }) if !walk.after.is_empty() => {
-                sink.warn(format!("{}: resume point gone, walk restarted", list.stream)).await?;
-                walk.after.clear();
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-
-        let version = now_seconds();
-        let mut batch = Batch { requests: 1, ..Batch::default() };
-        let mut skipped = 0;
-        for (index, raw) in page.data.iter().enumerate() {
-            let parsed = parse(list, raw, index, version)?;
-            walk.newest = walk.newest.max(Some(parsed.header.created));
-            if connector.accepts(&parsed) {
-                batch.rows.push(parsed.row);
-            } else {
-                skipped += 1;
-            }
-        }
-        if skipped > 0 {
-            batch.warnings.push(format!("{skipped} {} of the other mode left out", list.stream));
-        }
-
-        let last_id = page.data.last().and_then(|raw| id_of(raw));
-        let finished = !page.has_more || last_id.is_none();
-        batch.cursor = Some(if finished {
-            let done = ListCursor { watermark: walk.newest, walk: None };
-            serde_json::to_value(done)
-        } else {
-            walk.after = last_id.unwrap_or_default();
-            let pending = ListCursor { watermark: cursor.watermark, walk: Some(walk.clone()) };
-            serde_json::to_value(pending)
-        }
-        .map_err(|error| ConnectorError::Decode {
-            endpoint: list.path.into(),
-            message: error.to_string(),
-        })?);
-
-        sink.send(batch).await?;
-        if finished {
-            return Ok(());
-        }
+        query.extend(
+            self.query
+                .iter()
+                .map(|(key, value)| (*key, (*value).to_owned())),
+        );
+        Ok(connector
+            .client
+            .get_json::<Page>(self.path, &query)
+            .await?
+            .body)
     }
 }
 
@@ -300,7 +406,9 @@ fn id_of(raw: &RawValue) -> Option<String> {
     struct Id {
         id: String,
     }
-    serde_json::from_str::<Id>(raw.get()).ok().map(|object| object.id)
+    serde_json::from_str::<Id>(raw.get())
+        .ok()
+        .map(|object| object.id)
 }
 
 impl StripeConnector {
@@ -337,78 +445,6 @@ struct ObjectKind {
     deleted: bool,
 }
 
-/// Reads the events feed and stores each event's object as the new state of that object.
-pub async fn read_events(
-    connector: &StripeConnector,
-    context: &ReadContext,
-    sink: &mut BatchSink,
-) -> Result<(), ConnectorError> {
-    let (mut cursor, warning) = parse_cursor(context, EVENTS.stream);
-    if let Some(warning) = warning {
-        sink.warn(warning).await?;
-    }
-    let now = now_seconds();
-    let retention_start = now - EVENTS_RETENTION.as_secs() as i64;
-    if cursor.walk.is_none() && cursor.watermark.is_some_and(|mark| mark < retention_start) {
-        info!(connector = "stripe", stream = "events", "events cursor older than retention");
-        cursor = ListCursor::default();
-    }
-
-    let mut walk = match cursor.walk.clone() {
-        Some(walk) => walk,
-        None => Walk {
-            from: cursor.watermark.map(|watermark| watermark - EVENTS_OVERLAP_SECS),
-            upper: now,
-            after: String::new(),
-            newest: cursor.watermark,
-        },
-    };
-
-    loop {
-        let mut query: Vec<(&str, String)> = vec![("limit", connector.page_size.to_string())];
-        if let Some(from) = walk.from {
-            query.push(("created[gte]", from.to_string()));
-        }
-        query.push(("created[lte]", walk.upper.to_string()));
-        if !walk.after.is_empty() {
-            query.push(("starting_after", walk.after.clone()));
-        }
-        query.extend(EVENT_TYPES.iter().map(|kind| ("types[]", (*kind).to_owned())));
-
-        let page = connector.client.get_json::<Page>(EVENTS.path, &query).await?.body;
-        let mut batch = Batch { requests: 1, ..Batch::default() };
-        for (index, raw) in page.data.iter().enumerate() {
-            let event: Event = serde_json::from_str(raw.get()).map_err(|error| {
-                let id = id_of(raw).unwrap_or_else(|| format!("#{index}"));
-                ConnectorError::Decode {
-                    endpoint: EVENTS.path.into(),
-                    message: format!("event {id}: {error}"),
-                }
-            })?;
-            walk.newest = walk.newest.max(Some(event.created));
-            if let Some(parsed) = event_object(&event)? {
-                if connector.accepts(&parsed) {
-                    batch.rows.push(parsed.row);
-                }
-            }
-        }
-
-        let last_id = page.data.last().and_then(|raw| id_of(raw));
-        let finished = !page.has_more || last_id.is_none();
-        let next = if finished {
-            ListCursor { watermark: walk.newest.or(Some(now)), walk: None }
-        } else {
-            walk.after = last_id.unwrap_or_default();
-            ListCursor { watermark: cursor.watermark, walk: Some(walk.clone()) }
-        };
-        batch.cursor = serde_json::to_value(next).ok();
-        sink.send(batch).await?;
-        if finished {
-            return Ok(());
-        }
-    }
-}
-
 /// The object an event carries, as a row whose version is the event's time: a newer state
 /// already stored (from a list read or a later event) is not overwritten by it.
 fn event_object(event: &Event) -> Result<Option<Parsed>, ConnectorError> {
@@ -422,11 +458,10 @@ fn event_object(event: &Event) -> Result<Option<Parsed>, ConnectorError> {
     if kind.deleted {
         return Ok(None);
     }
-    objects::parse_object(table, &event.data.object, event.created).map(Some).map_err(|error| {
-        ConnectorError::Decode {
-            endpoint: EVENTS.path.into(),
+    objects::parse_object(table, &event.data.object, event.created)
+        .map(Some)
+        .map_err(|error| ConnectorError::Decode {
+            endpoint: EVENTS_PATH.into(),
             message: format!("event {} ({}): {error}", event.id, event.kind),
-        }
-    })
+        })
 }
-
