@@ -57,7 +57,9 @@ struct RawWarehouse {
 
 impl Default for RawWarehouse {
     fn default() -> Self {
-        RawWarehouse { path: default_warehouse_path() }
+        RawWarehouse {
+            path: default_warehouse_path(),
+        }
     }
 }
 
@@ -152,9 +154,11 @@ impl ConnectorEntry {
     /// Resolves its secrets and builds the connector.
     pub fn build(&self) -> Result<Arc<dyn Connector>, ConfigError> {
         match &self.kind {
-            ConnectorKind::Stripe(config) => {
-                config.clone().build().map(|c| Arc::new(c) as Arc<dyn Connector>).map_err(ConfigError)
-            }
+            ConnectorKind::Stripe(config) => config
+                .clone()
+                .build()
+                .map(|c| Arc::new(c) as Arc<dyn Connector>)
+                .map_err(ConfigError),
         }
     }
 }
@@ -177,13 +181,16 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let path = match path {
             Some(path) => path.to_owned(),
-            None => default_locations().into_iter().find(|path| path.exists()).ok_or_else(|| {
-                ConfigError(
+            None => default_locations()
+                .into_iter()
+                .find(|path| path.exists())
+                .ok_or_else(|| {
+                    ConfigError(
                     "no configuration file: pass --config, set KPISYNC_CONFIG, or write one with \
                      `kpisync init kpisync.toml`"
                         .into(),
                 )
-            })?,
+                })?,
         };
         if !path.exists() {
             return Err(ConfigError(format!("{}: no such file", path.display())));
@@ -217,21 +224,37 @@ impl Config {
             });
         }
         let mut targets = check_targets("targets.monthly", "month", &raw.targets.monthly)?;
-        targets.extend(check_targets("targets.weekly", "week", &raw.targets.weekly)?);
-        Ok(Config { source, warehouse_path: raw.warehouse.path, business, connectors, targets })
+        targets.extend(check_targets(
+            "targets.weekly",
+            "week",
+            &raw.targets.weekly,
+        )?);
+        Ok(Config {
+            source,
+            warehouse_path: raw.warehouse.path,
+            business,
+            connectors,
+            targets,
+        })
     }
 
     /// The enabled connectors, or the named ones (which must be configured and enabled).
     pub fn select(&self, names: &[String]) -> Result<Vec<&ConnectorEntry>, ConfigError> {
         if names.is_empty() {
-            return Ok(self.connectors.iter().filter(|entry| entry.enabled).collect());
+            return Ok(self
+                .connectors
+                .iter()
+                .filter(|entry| entry.enabled)
+                .collect());
         }
         names
             .iter()
             .map(|name| {
-                let entry = self.connectors.iter().find(|entry| entry.name == name).ok_or_else(
-                    || ConfigError(format!("connector {name:?} is not configured")),
-                )?;
+                let entry = self
+                    .connectors
+                    .iter()
+                    .find(|entry| entry.name == name)
+                    .ok_or_else(|| ConfigError(format!("connector {name:?} is not configured")))?;
                 if !entry.enabled {
                     return Err(ConfigError(format!(
                         "connectors.{name}.enabled is false; enable it to sync it"
@@ -282,7 +305,11 @@ pub fn check_schedule(key: &str, expression: &str) -> Result<(), ConfigError> {
         .build()
         .parse(expression)
         .map(|_| ())
-        .map_err(|error| ConfigError(format!("{key}: {expression:?} is not a cron expression: {error}")))
+        .map_err(|error| {
+            ConfigError(format!(
+                "{key}: {expression:?} is not a cron expression: {error}"
+            ))
+        })
 }
 
 fn check_targets(
@@ -293,12 +320,20 @@ fn check_targets(
     let mut checked = Vec::new();
     for (kpi, periods) in targets {
         if !crate::kpi::catalog().iter().any(|def| def.id == kpi) {
-            return Err(ConfigError(format!("{key}: {kpi:?} is not a KPI id (see docs/kpis.md)")));
+            return Err(ConfigError(format!(
+                "{key}: {kpi:?} is not a KPI id (see docs/kpis.md)"
+            )));
         }
         for (period, value) in periods {
             let start = parse_target_period(grain, period).ok_or_else(|| {
-                let form = if grain == "month" { "2026-01" } else { "2026-W05" };
-                ConfigError(format!("{key}.{kpi}: period {period:?} is not like {form:?}"))
+                let form = if grain == "month" {
+                    "2026-01"
+                } else {
+                    "2026-W05"
+                };
+                ConfigError(format!(
+                    "{key}.{kpi}: period {period:?} is not like {form:?}"
+                ))
             })?;
             if !value.is_finite() {
                 return Err(ConfigError(format!("{key}.{kpi}.{period}: not a number")));
@@ -326,7 +361,8 @@ fn parse_target_period(grain: &str, period: &str) -> Option<String> {
     }
     let (year, week) = period.split_once("-W")?;
     let monday = jiff::civil::Weekday::Monday;
-    let week = jiff::civil::ISOWeekDate::new(year.parse().ok()?, week.parse().ok()?, monday).ok()?;
+    let week =
+        jiff::civil::ISOWeekDate::new(year.parse().ok()?, week.parse().ok()?, monday).ok()?;
     Some(week.date().to_string())
 }
 

@@ -58,7 +58,9 @@ pub struct ConnectorReport {
 impl ConnectorReport {
     /// True when every stream was stored completely.
     pub fn succeeded(&self) -> bool {
-        self.streams.iter().all(|stream| stream.outcome == RunOutcome::Ok)
+        self.streams
+            .iter()
+            .all(|stream| stream.outcome == RunOutcome::Ok)
     }
 }
 
@@ -70,15 +72,6 @@ pub trait Progress: Send + Sync {
     fn batch_stored(&self, connector: &str, stream: &str, rows: u64);
     /// A stream ended.
     fn stream_finished(&self, connector: &str, report: &StreamReport);
-}
-
-/// Progress that goes nowhere.
-pub struct Silent;
-
-impl Progress for Silent {
-    fn stream_started(&self, _: &str, _: &str) {}
-    fn batch_stored(&self, _: &str, _: &str, _: u64) {}
-    fn stream_finished(&self, _: &str, _: &StreamReport) {}
 }
 
 /// Held while a connector syncs: a second process syncing the same connector (the daemon and a
@@ -103,9 +96,9 @@ impl RunLock {
             .with_context(|| format!("opening the lock file {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => Ok(RunLock { _file: Some(file) }),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                Err(anyhow!("another kpisync process is syncing {connector} right now"))
-            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(anyhow!(
+                "another kpisync process is syncing {connector} right now"
+            )),
             Err(std::fs::TryLockError::Error(error)) => {
                 Err(error).with_context(|| format!("locking {}", path.display()))
             }
@@ -137,19 +130,36 @@ pub async fn sync_connector(
         warehouse.ensure_tables(tables)?;
         let closed = warehouse.close_abandoned_runs(name)?;
         if closed > 0 {
-            warn!(connector = name, runs = closed, "earlier run was interrupted");
+            warn!(
+                connector = name,
+                runs = closed,
+                "earlier run was interrupted"
+            );
         }
         warehouse.cursors(name)
     })
     .await?;
-    let context = ReadContext { cursors, full_refresh: options.full_refresh };
+    let context = ReadContext {
+        cursors,
+        full_refresh: options.full_refresh,
+    };
 
-    let mut report = ConnectorReport { connector: name.to_owned(), streams: Vec::new() };
+    let mut report = ConnectorReport {
+        connector: name.to_owned(),
+        streams: Vec::new(),
+    };
     for spec in connector.streams() {
         let stream = spec.name;
         progress.stream_started(name, stream);
-        let (stream_report, fatal) =
-            sync_stream(warehouse, connector.as_ref(), stream, run_id, &context, progress).await?;
+        let (stream_report, fatal) = sync_stream(
+            warehouse,
+            connector.as_ref(),
+            stream,
+            run_id,
+            &context,
+            progress,
+        )
+        .await?;
         progress.stream_finished(name, &stream_report);
         report.streams.push(stream_report);
         if fatal {
@@ -171,9 +181,10 @@ async fn sync_stream(
 ) -> anyhow::Result<(StreamReport, bool)> {
     let name = connector.name();
     let started = Instant::now();
-    let run_row =
-        with_warehouse(warehouse, move |warehouse| warehouse.start_run(run_id, name, stream))
-            .await?;
+    let run_row = with_warehouse(warehouse, move |warehouse| {
+        warehouse.start_run(run_id, name, stream)
+    })
+    .await?;
 
     let (mut sink, mut batches) = BatchSink::channel(BATCHES_IN_FLIGHT);
     let read = async move {
@@ -224,8 +235,10 @@ async fn sync_stream(
 
     let elapsed = started.elapsed();
     let finished = record.clone();
-    with_warehouse(warehouse, move |warehouse| warehouse.finish_run(run_row, outcome, &finished))
-        .await?;
+    with_warehouse(warehouse, move |warehouse| {
+        warehouse.finish_run(run_row, outcome, &finished)
+    })
+    .await?;
 
     match &record.error {
         None => info!(
@@ -267,7 +280,9 @@ where
 {
     let warehouse = Arc::clone(warehouse);
     tokio::task::spawn_blocking(move || {
-        let mut guard = warehouse.lock().map_err(|_| anyhow!("the warehouse lock is poisoned"))?;
+        let mut guard = warehouse
+            .lock()
+            .map_err(|_| anyhow!("the warehouse lock is poisoned"))?;
         work(&mut guard)
     })
     .await

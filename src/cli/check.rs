@@ -8,6 +8,18 @@ use super::{Context, output};
 pub async fn run(context: &Context) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
     println!("configuration {} is valid", super::shown(&config.source));
+    let business = &config.business;
+    let pages = if business.landing_pages.is_empty() {
+        "none".to_owned()
+    } else {
+        business.landing_pages.join(", ")
+    };
+    println!(
+        "business: {} model, periods cut in {}, revenue in {}, landing pages: {pages}",
+        business.model.as_str(),
+        business.timezone_name,
+        business.currency
+    );
 
     let mut table = output::table(["connector", "result", "detail"]);
     let mut failed = false;
@@ -16,7 +28,7 @@ pub async fn run(context: &Context) -> anyhow::Result<ExitCode> {
         let connector = entry.build()?;
         match connector.check().await {
             Ok(report) => {
-                let mut detail = report.detail;
+                let mut detail = format!("{}\nschedule: {}", report.detail, entry.schedule);
                 for warning in report.warnings {
                     detail.push_str(&format!("\nwarning: {warning}"));
                 }
@@ -37,5 +49,9 @@ pub async fn run(context: &Context) -> anyhow::Result<ExitCode> {
     } else {
         println!("{table}");
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -26,9 +26,14 @@ pub struct DemoArgs {
 pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     use connectors::stripe::fake::{Dataset, FAKE_API_KEY, FakeStripe};
 
-    let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join("kpisync-demo"));
+    let dir = args
+        .dir
+        .unwrap_or_else(|| std::env::temp_dir().join("kpisync-demo"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let database = context.database.clone().unwrap_or_else(|| dir.join("kpisync-demo.db"));
+    let database = context
+        .database
+        .clone()
+        .unwrap_or_else(|| dir.join("kpisync-demo.db"));
     for suffix in ["", "-wal", "-shm"] {
         let mut path = database.clone().into_os_string();
         path.push(suffix);
@@ -36,7 +41,9 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
     }
 
     let now = jiff::Timestamp::now();
-    let stripe = FakeStripe::start(Dataset::demo(now, 7)).await.context("starting fake Stripe")?;
+    let stripe = FakeStripe::start(Dataset::demo(now, 7))
+        .await
+        .context("starting fake Stripe")?;
     println!("fake Stripe listening on {}", stripe.base_url());
 
     let config_path = dir.join("kpisync-demo.toml");
@@ -57,7 +64,9 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
     println!("{}", sync::summary(&reports));
     sync::recompute_kpis(&config, &warehouse).await?;
 
-    let guard = warehouse.lock().map_err(|_| anyhow::anyhow!("warehouse lock poisoned"))?;
+    let guard = warehouse
+        .lock()
+        .map_err(|_| anyhow::anyhow!("warehouse lock poisoned"))?;
     let args = KpisArgs::latest();
     let rows = kpis::select(guard.conn(), Grain::Month, &args)?;
     println!("\nMonthly KPIs (Europe/Paris, EUR):");
@@ -69,7 +78,11 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
         db = database.display()
     );
     let failed = reports.iter().any(|report| !report.succeeded());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(not(feature = "demo"))]

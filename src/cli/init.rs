@@ -31,6 +31,9 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     }
     std::fs::write(&args.path, EXAMPLE)
         .with_context(|| format!("writing {}", args.path.display()))?;
-    println!("wrote {}: set your API keys, then run `kpisync check`", args.path.display());
+    println!(
+        "wrote {}: set your API keys, then run `kpisync check`",
+        args.path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -140,12 +140,19 @@ pub fn select(
         .collect::<Result<Vec<_>, _>>()?;
 
     // Periods are named by their first day; a date given by the user stands for its period.
-    let from = args.from.map(|date| period_start_of(grain, date).to_string());
+    let from = args
+        .from
+        .map(|date| period_start_of(grain, date).to_string());
     let to = args.to.map(|date| period_start_of(grain, date).to_string());
     let mut periods: Vec<&str> = all.iter().map(|row| row.period_start.as_str()).collect();
     periods.dedup();
     let chosen: Vec<String> = if from.is_none() && to.is_none() {
-        periods.iter().rev().take(6).map(|period| period.to_string()).collect()
+        periods
+            .iter()
+            .rev()
+            .take(6)
+            .map(|period| period.to_string())
+            .collect()
     } else {
         periods
             .iter()
@@ -155,8 +162,11 @@ pub fn select(
             .collect()
     };
 
-    let order: BTreeMap<&str, usize> =
-        kpi::catalog().iter().enumerate().map(|(index, def)| (def.id, index)).collect();
+    let order: BTreeMap<&str, usize> = kpi::catalog()
+        .iter()
+        .enumerate()
+        .map(|(index, def)| (def.id, index))
+        .collect();
     let stage_ok = |id: &str| match &args.stage {
         None => true,
         Some(stage) => id.split('.').next() == Some(stage.as_str()),
@@ -176,7 +186,9 @@ pub fn select(
 fn period_start_of(grain: Grain, date: jiff::civil::Date) -> jiff::civil::Date {
     match grain {
         Grain::Day => date,
-        Grain::Week => date - jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())),
+        Grain::Week => {
+            date - jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset()))
+        }
         Grain::Month => date.first_of_month(),
     }
 }
@@ -216,7 +228,10 @@ pub fn print_table(rows: &[KpiRow]) {
             line = vec![label];
             line.resize(periods.len() + 1, String::new());
         }
-        if let Some(index) = periods.iter().position(|period| *period == row.period_start) {
+        if let Some(index) = periods
+            .iter()
+            .position(|period| *period == row.period_start)
+        {
             line[index + 1] = output::value(row.value, &row.unit);
         }
     }

@@ -76,7 +76,10 @@ pub fn init_logging(args: &Args) {
 
 /// Runs the command; the exit code follows the contract.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let context = Context { config_path: args.config, database: args.database };
+    let context = Context {
+        config_path: args.config,
+        database: args.database,
+    };
     match args.command {
         Command::Init(init) => init::run(init),
         Command::Check => check::run(&context).await,
@@ -101,7 +104,9 @@ impl Context {
 
     /// The warehouse path: `--database`, else the configuration's.
     fn database_path(&self, config: &Config) -> PathBuf {
-        self.database.clone().unwrap_or_else(|| config.warehouse_path.clone())
+        self.database
+            .clone()
+            .unwrap_or_else(|| config.warehouse_path.clone())
     }
 
     /// Opens the warehouse and loads the configuration's targets into it.

@@ -32,7 +32,14 @@ pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
     }
     let now = jiff::Timestamp::now();
     let mut table = output::table([
-        "connector", "stream", "last run", "result", "rows", "data up to", "fresh", "detail",
+        "connector",
+        "stream",
+        "last run",
+        "result",
+        "rows",
+        "data up to",
+        "fresh",
+        "detail",
     ]);
     for status in statuses {
         let mut detail = status.error.unwrap_or_default();
@@ -50,8 +57,16 @@ pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
             status.started_at,
             status.outcome,
             status.rows.to_string(),
-            status.cursor.as_deref().map(cursor_summary).unwrap_or_else(|| "—".into()),
-            status.last_ok.as_deref().map(|at| age(at, now)).unwrap_or_else(|| "never".into()),
+            status
+                .cursor
+                .as_deref()
+                .map(cursor_summary)
+                .unwrap_or_else(|| "—".into()),
+            status
+                .last_ok
+                .as_deref()
+                .map(|at| age(at, now))
+                .unwrap_or_else(|| "never".into()),
             detail,
         ]);
     }

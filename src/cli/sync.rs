@@ -25,13 +25,19 @@ pub async fn run(context: &Context, args: SyncArgs) -> anyhow::Result<ExitCode> 
     let config = context.config()?;
     let (warehouse, path) = context.open_warehouse(&config)?;
     let warehouse = Arc::new(Mutex::new(warehouse));
-    let options = SyncOptions { full_refresh: args.full_refresh };
+    let options = SyncOptions {
+        full_refresh: args.full_refresh,
+    };
     let reports = sync_all(&config, &warehouse, Some(&path), &args.connectors, &options).await?;
 
     println!("{}", summary(&reports));
     recompute_kpis(&config, &warehouse).await?;
     let failed = reports.iter().any(|report| !report.succeeded());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Syncs the selected connectors one after the other, drawing progress.
@@ -44,8 +50,10 @@ pub async fn sync_all(
 ) -> anyhow::Result<Vec<ConnectorReport>> {
     // Every secret is resolved before the first request, so a bad one fails fast (exit 2).
     let entries = config.select(names)?;
-    let connectors =
-        entries.iter().map(|entry| entry.build()).collect::<Result<Vec<_>, _>>()?;
+    let connectors = entries
+        .iter()
+        .map(|entry| entry.build())
+        .collect::<Result<Vec<_>, _>>()?;
 
     let progress = SyncProgress::new();
     let mut reports = Vec::new();
@@ -66,7 +74,10 @@ pub async fn sync_all(
                     error: Some(format!("{error:#}")),
                     warnings: Vec::new(),
                 };
-                reports.push(ConnectorReport { connector: name.into(), streams: vec![stream] });
+                reports.push(ConnectorReport {
+                    connector: name.into(),
+                    streams: vec![stream],
+                });
             }
         }
     }
@@ -93,8 +104,15 @@ pub async fn recompute_kpis(config: &Config, warehouse: &SharedWarehouse) -> any
 
 /// The end-of-sync table: one row per stream.
 pub fn summary(reports: &[ConnectorReport]) -> comfy_table::Table {
-    let mut table =
-        output::table(["connector", "stream", "result", "rows", "requests", "time", "detail"]);
+    let mut table = output::table([
+        "connector",
+        "stream",
+        "result",
+        "rows",
+        "requests",
+        "time",
+        "detail",
+    ]);
     for report in reports {
         for stream in &report.streams {
             let mut detail = stream.error.clone().unwrap_or_default();
@@ -127,7 +145,10 @@ struct SyncProgress {
 impl SyncProgress {
     fn new() -> SyncProgress {
         let bars = super::interactive().then(MultiProgress::new);
-        SyncProgress { bars, current: Mutex::new(None) }
+        SyncProgress {
+            bars,
+            current: Mutex::new(None),
+        }
     }
 }
 
@@ -165,9 +186,17 @@ impl Progress for SyncProgress {
             report.requests,
             output::seconds(report.elapsed)
         );
-        let bar = self.current.lock().ok().and_then(|mut current| current.take());
+        let bar = self
+            .current
+            .lock()
+            .ok()
+            .and_then(|mut current| current.take());
         match bar {
-            Some(bar) => bar.finish_with_message(line.split_once(": ").map(|(_, rest)| rest.to_owned()).unwrap_or(line)),
+            Some(bar) => bar.finish_with_message(
+                line.split_once(": ")
+                    .map(|(_, rest)| rest.to_owned())
+                    .unwrap_or(line),
+            ),
             None => eprintln!("{line}"),
         }
     }

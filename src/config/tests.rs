@@ -64,7 +64,10 @@ fn a_wrong_type_names_the_key() {
 #[test]
 fn a_bad_time_zone_is_refused() {
     let error = error_of(&VALID.replace("Europe/Paris", "Europe/Pariss"));
-    assert!(error.contains("business.timezone") && error.contains("Pariss"), "{error}");
+    assert!(
+        error.contains("business.timezone") && error.contains("Pariss"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -83,7 +86,10 @@ fn a_bad_model_is_refused() {
 fn bad_cron_expressions_are_refused_and_both_forms_accepted() {
     for bad in ["every hour", "61 * * * *", "* * *", "*/5 * * * * * * *"] {
         let error = error_of(&VALID.replace("*/30 * * * *", bad));
-        assert!(error.contains("connectors.stripe.schedule"), "{bad}: {error}");
+        assert!(
+            error.contains("connectors.stripe.schedule"),
+            "{bad}: {error}"
+        );
     }
     for good in ["15 6 * * 1", "0 */15 * * * *", "0 9 1 * *"] {
         assert!(load(&VALID.replace("*/30 * * * *", good)).is_ok(), "{good}");
@@ -93,7 +99,11 @@ fn bad_cron_expressions_are_refused_and_both_forms_accepted() {
 #[test]
 fn a_missing_secret_is_refused_when_the_connector_is_built() {
     let config = load(&VALID.replace("api_key = \"sk_test_123\"", "")).unwrap();
-    let error = config.connectors[0].build().err().expect("a missing-key error").0;
+    let error = config.connectors[0]
+        .build()
+        .err()
+        .expect("a missing-key error")
+        .0;
     assert!(error.contains("connectors.stripe.api_key"), "{error}");
 }
 
@@ -120,13 +130,17 @@ fn targets_are_checked_by_kpi_id_and_period() {
 
 #[test]
 fn weekly_targets_take_iso_weeks() {
-    let text = format!("{VALID}\n[targets.weekly]\n\"conversion.orders\" = {{ \"2026-W01\" = 5 }}\n");
+    let text =
+        format!("{VALID}\n[targets.weekly]\n\"conversion.orders\" = {{ \"2026-W01\" = 5 }}\n");
     let config = load(&text).unwrap();
     assert_eq!(config.targets[0].period_start, "2025-12-29");
 }
 
 #[test]
 fn a_missing_file_is_named() {
-    let error = Config::load(Some(Path::new("/nonexistent/kpisync.toml"))).err().unwrap().0;
+    let error = Config::load(Some(Path::new("/nonexistent/kpisync.toml")))
+        .err()
+        .unwrap()
+        .0;
     assert!(error.contains("/nonexistent/kpisync.toml"), "{error}");
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use connectors::{Batch, Cursor, TableSpec};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use rusqlite_migration::{M, Migrations};
 
 pub use runs::{RunOutcome, RunRecord};
@@ -37,7 +37,10 @@ pub struct BatchOutcome {
 impl Warehouse {
     /// Opens (creating if needed) the warehouse at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> anyhow::Result<Warehouse> {
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating the directory {}", parent.display()))?;
         }
@@ -47,6 +50,7 @@ impl Warehouse {
     }
 
     /// An in-memory warehouse, for tests.
+    #[cfg(test)]
     pub fn open_in_memory() -> anyhow::Result<Warehouse> {
         Self::prepare(Connection::open_in_memory()?)
     }
@@ -59,7 +63,9 @@ impl Warehouse {
         // transactions, which the next run fetches again.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        MIGRATIONS.to_latest(&mut conn).context("running the warehouse migrations")?;
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .context("running the warehouse migrations")?;
         Ok(Warehouse { conn })
     }
 
@@ -87,8 +93,9 @@ impl Warehouse {
         &self,
         connector: &str,
     ) -> anyhow::Result<std::collections::HashMap<String, Cursor>> {
-        let mut statement =
-            self.conn.prepare("SELECT stream, cursor FROM sync_state WHERE connector = ?1")?;
+        let mut statement = self
+            .conn
+            .prepare("SELECT stream, cursor FROM sync_state WHERE connector = ?1")?;
         let rows = statement.query_map([connector], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })?;
@@ -103,7 +110,9 @@ impl Warehouse {
     }
 
     /// The saved cursor of one stream.
+    #[cfg(test)]
     pub fn cursor(&self, connector: &str, stream: &str) -> anyhow::Result<Option<Cursor>> {
+        use rusqlite::OptionalExtension;
         let text: Option<String> = self
             .conn
             .query_row(
@@ -147,15 +156,10 @@ impl Warehouse {
         Ok(outcome)
     }
 
-    /// Saves a stream's cursor outside any batch (tests and repairs).
-    pub fn set_cursor(&mut self, connector: &str, stream: &str, cursor: &Cursor) -> anyhow::Result<()> {
-        let batch = Batch { cursor: Some(cursor.clone()), ..Batch::default() };
-        self.write_batch(connector, stream, &batch).map(|_| ())
-    }
-
     /// Folds the WAL back into the main file, so it does not grow between syncs.
     pub fn checkpoint(&self) -> anyhow::Result<()> {
-        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 }
@@ -188,7 +192,10 @@ fn upsert_metric(
 
 /// Now as ISO 8601 UTC text, to the second.
 pub fn now_iso() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now()).to_string()
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or(jiff::Timestamp::now())
+        .to_string()
 }
 
 impl Warehouse {

@@ -2,7 +2,7 @@
 //! outcome, rows, requests, error and warnings.
 
 use anyhow::Context;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::{Warehouse, now_iso};
 
@@ -13,8 +13,6 @@ pub enum RunOutcome {
     Ok,
     /// Ended with an error; what was stored before it stays.
     Failed,
-    /// The process stopped before the run ended.
-    Interrupted,
 }
 
 impl RunOutcome {
@@ -23,7 +21,6 @@ impl RunOutcome {
         match self {
             RunOutcome::Ok => "ok",
             RunOutcome::Failed => "failed",
-            RunOutcome::Interrupted => "interrupted",
         }
     }
 }
@@ -67,7 +64,12 @@ impl Warehouse {
     }
 
     /// Closes a run row with its outcome.
-    pub fn finish_run(&self, id: i64, outcome: RunOutcome, record: &RunRecord) -> anyhow::Result<()> {
+    pub fn finish_run(
+        &self,
+        id: i64,
+        outcome: RunOutcome,
+        record: &RunRecord,
+    ) -> anyhow::Result<()> {
         let warnings = (!record.warnings.is_empty()).then(|| record.warnings.join("\n"));
         self.conn
             .execute(
@@ -86,18 +88,5 @@ impl Warehouse {
             )
             .context("recording the end of a run")?;
         Ok(())
-    }
-
-    /// When `connector` last finished a run of every stream without error.
-    pub fn last_success(&self, connector: &str) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT max(finished_at) FROM sync_runs WHERE connector = ?1 AND outcome = 'ok'",
-                [connector],
-                |row| row.get::<_, Option<String>>(0),
-            )
-            .optional()?
-            .flatten())
     }
 }

@@ -23,7 +23,10 @@ pub fn ensure_table(conn: &Connection, spec: &TableSpec) -> rusqlite::Result<()>
 
     // Columns added to a table description after the table was created.
     let existing: Vec<String> = conn
-        .prepare(&format!("SELECT name FROM pragma_table_info('{}')", spec.name))?
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{}')",
+            spec.name
+        ))?
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for column in spec.columns {
@@ -41,7 +44,11 @@ pub fn ensure_table(conn: &Connection, spec: &TableSpec) -> rusqlite::Result<()>
 
 /// Inserts or updates one row; returns 1 when something was written. A row identical to the
 /// stored one, or older than it, is left alone.
-pub fn upsert_row(transaction: &Transaction<'_>, row: &Row, synced_at: &str) -> rusqlite::Result<u64> {
+pub fn upsert_row(
+    transaction: &Transaction<'_>,
+    row: &Row,
+    synced_at: &str,
+) -> rusqlite::Result<u64> {
     let spec = row.table;
     let mut statement = transaction.prepare_cached(&upsert_sql(spec))?;
     let binds: Vec<Bind<'_>> = row.values.iter().map(Bind).collect();
@@ -57,8 +64,10 @@ fn upsert_sql(spec: &TableSpec) -> String {
     let names: Vec<&str> = spec.columns.iter().map(|column| column.name).collect();
     let all = [names.as_slice(), &["raw", "version", "synced_at"]].concat();
     let placeholders: Vec<String> = (1..=all.len()).map(|index| format!("?{index}")).collect();
-    let updates: Vec<String> =
-        all[1..].iter().map(|name| format!("{name} = excluded.{name}")).collect();
+    let updates: Vec<String> = all[1..]
+        .iter()
+        .map(|name| format!("{name} = excluded.{name}"))
+        .collect();
     format!(
         "INSERT INTO {table} ({columns}) VALUES ({placeholders})
          ON CONFLICT ({key}) DO UPDATE SET {updates}
@@ -80,7 +89,9 @@ impl ToSql for Bind<'_> {
             Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
             Value::Integer(number) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*number)),
             Value::Real(number) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*number)),
-            Value::Text(text) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(text.as_bytes())),
+            Value::Text(text) => {
+                ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(text.as_bytes()))
+            }
         })
     }
 }

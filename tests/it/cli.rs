@@ -40,7 +40,9 @@ async fn environment_variables_override_the_file() {
 
     let mut command = bench.command(&["sync"]);
     command.env("KPISYNC__CONNECTORS__STRIPE__BASE_URL", &url);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
     assert_success(&output);
     assert_eq!(bench.count("SELECT count(*) FROM stripe_charges"), 8);
 }
@@ -51,7 +53,10 @@ async fn check_reports_each_connector() {
     let output = bench.kpisync(&["check"]).await;
     assert_success(&output);
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(printed.contains("stripe") && printed.contains("ok"), "{printed}");
+    assert!(
+        printed.contains("stripe") && printed.contains("ok"),
+        "{printed}"
+    );
     assert!(printed.contains("test-mode key"), "{printed}");
 }
 
@@ -59,21 +64,37 @@ async fn check_reports_each_connector() {
 async fn kpis_print_as_table_csv_json_and_explain() {
     let bench = Bench::start(Dataset::e2e()).await;
     bench.sync_ok(&[]).await;
-    let window = ["--grain", "month", "--from", "2026-01-15", "--to", "2026-03-31"];
+    let window = [
+        "--grain",
+        "month",
+        "--from",
+        "2026-01-15",
+        "--to",
+        "2026-03-31",
+    ];
 
     let mut args = vec!["kpis"];
     args.extend(window);
     let table = bench.kpisync(&args).await;
     assert_success(&table);
     let table = String::from_utf8_lossy(&table.stdout);
-    assert!(table.contains("2026-01-01") && table.contains("revenue.gross"), "{table}");
+    assert!(
+        table.contains("2026-01-01") && table.contains("revenue.gross"),
+        "{table}"
+    );
     assert!(table.contains("80.00 EUR"), "{table}");
 
     args.extend(["--format", "csv"]);
     let csv = bench.kpisync(&args).await;
     let csv = String::from_utf8_lossy(&csv.stdout);
-    assert!(csv.starts_with("kpi,grain,period_start,dimension,value"), "{csv}");
-    assert!(csv.contains("engagement.churn_rate,month,2026-02-01,,0.5,1,2,ratio"), "{csv}");
+    assert!(
+        csv.starts_with("kpi,grain,period_start,dimension,value"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("engagement.churn_rate,month,2026-02-01,,0.5,1,2,ratio"),
+        "{csv}"
+    );
 
     let mut args = vec!["kpis", "--format", "json"];
     args.extend(window);
@@ -81,7 +102,9 @@ async fn kpis_print_as_table_csv_json_and_explain() {
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
     assert!(rows.as_array().is_some_and(|rows| !rows.is_empty()));
 
-    let explain = bench.kpisync(&["kpis", "--explain", "engagement.churn_rate"]).await;
+    let explain = bench
+        .kpisync(&["kpis", "--explain", "engagement.churn_rate"])
+        .await;
     assert_success(&explain);
     let text = String::from_utf8_lossy(&explain.stdout);
     assert!(text.contains("stripe_subscriptions"), "{text}");
@@ -107,7 +130,11 @@ async fn init_writes_a_configuration_that_loads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kpisync.toml");
     let binary = env!("CARGO_BIN_EXE_kpisync");
-    let output = std::process::Command::new(binary).arg("init").arg(&path).output().unwrap();
+    let output = std::process::Command::new(binary)
+        .arg("init")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_success(&output);
 
     // The example names a key file that does not exist: the configuration parses, and sync
@@ -123,8 +150,16 @@ async fn init_writes_a_configuration_that_loads() {
     assert_eq!(sync.status.code(), Some(2));
     assert!(all_output(&sync).contains("connectors.stripe.api_key_file"));
 
-    let again = std::process::Command::new(binary).arg("init").arg(&path).output().unwrap();
-    assert_eq!(again.status.code(), Some(2), "an existing file is not overwritten");
+    let again = std::process::Command::new(binary)
+        .arg("init")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing file is not overwritten"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,6 +174,12 @@ async fn the_demo_prints_kpi_values() {
         .unwrap();
     assert_success(&output);
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(printed.contains("revenue.gross") && printed.contains("EUR"), "{printed}");
-    assert!(printed.contains("engagement.active_subscriptions"), "{printed}");
+    assert!(
+        printed.contains("revenue.gross") && printed.contains("EUR"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("engagement.active_subscriptions"),
+        "{printed}"
+    );
 }

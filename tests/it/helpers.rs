@@ -23,7 +23,9 @@ impl Bench {
 
     /// Same, with extra lines for the `[connectors.stripe]` section.
     pub async fn start_with(dataset: Dataset, stripe_extra: &str) -> Bench {
-        let stripe = FakeStripe::start(dataset).await.expect("the fake Stripe starts");
+        let stripe = FakeStripe::start(dataset)
+            .await
+            .expect("the fake Stripe starts");
         let dir = tempfile::tempdir().expect("a scratch directory");
         let database = dir.path().join("kpisync.db");
         let config = dir.path().join("kpisync.toml");
@@ -34,7 +36,12 @@ impl Bench {
             stripe.base_url()
         );
         std::fs::write(&config, text).expect("writing the configuration");
-        Bench { stripe, dir, config, database }
+        Bench {
+            stripe,
+            dir,
+            config,
+            database,
+        }
     }
 
     /// Runs `kpisync --config <bench config> ARGS` to completion.
@@ -48,7 +55,11 @@ impl Bench {
     /// The command, not started.
     pub fn command(&self, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kpisync"));
-        command.arg("--config").arg(&self.config).args(args).env("NO_COLOR", "1");
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("NO_COLOR", "1");
         command.env_remove("KPISYNC_LOG");
         command
     }
@@ -89,12 +100,18 @@ impl Bench {
 
     /// `SELECT count(*)` of a query.
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |row| row.get(0)).expect("a count")
+        self.db()
+            .query_row(sql, [], |row| row.get(0))
+            .expect("a count")
     }
 
     /// A text column of one row.
     pub fn text(&self, sql: &str) -> Option<String> {
-        self.db().query_row(sql, [], |row| row.get(0)).optional().expect("a query").flatten()
+        self.db()
+            .query_row(sql, [], |row| row.get(0))
+            .optional()
+            .expect("a query")
+            .flatten()
     }
 }
 
@@ -111,13 +128,20 @@ pub fn assert_success(output: &Output) {
 
 /// stdout and stderr together, for searching.
 pub fn all_output(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Asserts two floats are equal to the cent.
 #[track_caller]
 pub fn assert_close(actual: f64, expected: f64) {
-    assert!((actual - expected).abs() < 1e-9, "expected {expected}, got {actual}");
+    assert!(
+        (actual - expected).abs() < 1e-9,
+        "expected {expected}, got {actual}"
+    );
 }
 
 /// Now, as the fake's clock and the events' dates expect it.

@@ -17,7 +17,15 @@ fn kpi_rows(bench: &Bench) -> Vec<(String, String, String, String, Option<f64>)>
         )
         .unwrap();
     statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+        .query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
@@ -37,7 +45,12 @@ async fn a_sync_killed_at_random_points_ends_intact_and_equal() {
 
     let bench = Bench::start(dataset()).await;
     // Slow answers so that kills land inside walks and between batches.
-    let slow = FaultRule { path_prefix: None, skip: 0, times: usize::MAX, fault: Fault::Delay { millis: 40 } };
+    let slow = FaultRule {
+        path_prefix: None,
+        skip: 0,
+        times: usize::MAX,
+        fault: Fault::Delay { millis: 40 },
+    };
     bench.stripe.inject(slow);
     let mut random = fastrand::Rng::with_seed(20_261_203);
     for _ in 0..5 {
@@ -53,7 +66,11 @@ async fn a_sync_killed_at_random_points_ends_intact_and_equal() {
 
     let integrity = bench.text("PRAGMA integrity_check");
     assert_eq!(integrity.as_deref(), Some("ok"));
-    for table in ["stripe_charges", "stripe_subscriptions", "stripe_balance_transactions"] {
+    for table in [
+        "stripe_charges",
+        "stripe_subscriptions",
+        "stripe_balance_transactions",
+    ] {
         let rows = bench.count(&format!("SELECT count(*) FROM {table}"));
         let expected = reference.count(&format!("SELECT count(*) FROM {table}"));
         let distinct = bench.count(&format!("SELECT count(DISTINCT id) FROM {table}"));

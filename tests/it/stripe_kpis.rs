@@ -22,7 +22,11 @@ async fn every_object_lands_exactly_once() {
         ("stripe_subscriptions", 5),
         ("stripe_invoices", 3),
     ] {
-        assert_eq!(bench.count(&format!("SELECT count(*) FROM {table}")), expected, "{table}");
+        assert_eq!(
+            bench.count(&format!("SELECT count(*) FROM {table}")),
+            expected,
+            "{table}"
+        );
         let distinct = bench.count(&format!("SELECT count(DISTINCT id) FROM {table}"));
         assert_eq!(distinct, expected, "{table} ids");
     }
@@ -84,9 +88,18 @@ async fn subscription_kpis_match_the_hand_computed_values() {
     bench.sync_ok(&[]).await;
 
     // January: sub_1 and sub_2 start; nobody was active on the 1st.
-    assert_close(bench.value("engagement.active_subscriptions", "month", JAN), 2.0);
-    assert_close(bench.value("conversion.new_subscriptions", "month", JAN), 2.0);
-    assert_eq!(bench.kpi("engagement.churn_rate", "month", JAN, ""), Some(None));
+    assert_close(
+        bench.value("engagement.active_subscriptions", "month", JAN),
+        2.0,
+    );
+    assert_close(
+        bench.value("conversion.new_subscriptions", "month", JAN),
+        2.0,
+    );
+    assert_eq!(
+        bench.kpi("engagement.churn_rate", "month", JAN, ""),
+        Some(None)
+    );
     assert_close(bench.value("revenue.mrr", "month", JAN), 80.0);
     assert_close(bench.value("revenue.arpu", "month", JAN), 40.0);
 
@@ -94,18 +107,33 @@ async fn subscription_kpis_match_the_hand_computed_values() {
     // sub_4 is a free plan; sub_3 (trial) and sub_4 (free) are the free sign-ups.
     assert_close(bench.value("engagement.churn_rate", "month", FEB), 0.5);
     assert_close(bench.value("engagement.retention_rate", "month", FEB), 0.5);
-    assert_close(bench.value("engagement.subscriber_growth", "month", FEB), 1.0);
-    assert_close(bench.value("engagement.active_subscriptions", "month", FEB), 2.0);
-    assert_close(bench.value("conversion.new_subscriptions", "month", FEB), 1.0);
+    assert_close(
+        bench.value("engagement.subscriber_growth", "month", FEB),
+        1.0,
+    );
+    assert_close(
+        bench.value("engagement.active_subscriptions", "month", FEB),
+        2.0,
+    );
+    assert_close(
+        bench.value("conversion.new_subscriptions", "month", FEB),
+        1.0,
+    );
     assert_close(bench.value("acquisition.free_signups", "month", FEB), 2.0);
     assert_close(bench.value("revenue.mrr", "month", FEB), 70.0);
     assert_close(bench.value("revenue.arpu", "month", FEB), 35.0);
     assert_close(bench.value("revenue.ltv", "month", FEB), 70.0);
 
     // March: sub_5 is yearly, 120.00 a year is 10.00 a month; nobody leaves, so LTV is unknown.
-    assert_close(bench.value("engagement.active_subscriptions", "month", MAR), 3.0);
+    assert_close(
+        bench.value("engagement.active_subscriptions", "month", MAR),
+        3.0,
+    );
     assert_close(bench.value("engagement.churn_rate", "month", MAR), 0.0);
-    assert_close(bench.value("engagement.subscriber_growth", "month", MAR), 1.5);
+    assert_close(
+        bench.value("engagement.subscriber_growth", "month", MAR),
+        1.5,
+    );
     assert_close(bench.value("revenue.mrr", "month", MAR), 80.0);
     assert_close(bench.value("revenue.arpu", "month", MAR), 80.0 / 3.0);
     assert_eq!(bench.kpi("revenue.ltv", "month", MAR, ""), Some(None));
@@ -117,9 +145,18 @@ async fn repeat_purchase_rate_counts_guests_by_email() {
     bench.sync_ok(&[]).await;
 
     // cus_A pays twice (ch_1, ch_3); by the end of March five payers: A, B, J, D and the guest.
-    assert_close(bench.value("revenue.repeat_purchase_rate", "month", JAN), 0.0);
-    assert_close(bench.value("revenue.repeat_purchase_rate", "month", FEB), 0.25);
-    assert_close(bench.value("revenue.repeat_purchase_rate", "month", MAR), 0.2);
+    assert_close(
+        bench.value("revenue.repeat_purchase_rate", "month", JAN),
+        0.0,
+    );
+    assert_close(
+        bench.value("revenue.repeat_purchase_rate", "month", FEB),
+        0.25,
+    );
+    assert_close(
+        bench.value("revenue.repeat_purchase_rate", "month", MAR),
+        0.2,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

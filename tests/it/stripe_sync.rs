@@ -26,11 +26,17 @@ async fn a_second_run_with_nothing_new_rewrites_nothing() {
     bench.sync_ok(&[]).await;
 
     assert_eq!(bench.count("SELECT count(*) FROM stripe_charges"), before);
-    assert_eq!(bench.text("SELECT max(synced_at) FROM stripe_charges"), synced_at);
+    assert_eq!(
+        bench.text("SELECT max(synced_at) FROM stripe_charges"),
+        synced_at
+    );
     let rows_of_second_run = bench.count(
         "SELECT sum(rows) FROM sync_runs WHERE run_id = (SELECT max(run_id) FROM sync_runs)",
     );
-    assert_eq!(rows_of_second_run, 0, "nothing changed upstream, nothing written");
+    assert_eq!(
+        rows_of_second_run, 0,
+        "nothing changed upstream, nothing written"
+    );
     assert_close(bench.value("revenue.gross", "month", "2026-01-01"), 80.0);
 }
 
@@ -43,15 +49,24 @@ async fn a_pending_charge_that_succeeds_later_is_one_succeeded_order() {
 
     let at = next_second().await;
     bench.stripe.with_dataset(|data| {
-        data.update(Resource::Charges, "ch_8", "charge.succeeded", at, |charge| {
-            charge["status"] = json!("succeeded");
-            charge["paid"] = json!(true);
-            charge["amount_captured"] = json!(6000);
-        })
+        data.update(
+            Resource::Charges,
+            "ch_8",
+            "charge.succeeded",
+            at,
+            |charge| {
+                charge["status"] = json!("succeeded");
+                charge["paid"] = json!(true);
+                charge["amount_captured"] = json!(6000);
+            },
+        )
     });
     bench.sync_ok(&[]).await;
 
-    assert_eq!(bench.count("SELECT count(*) FROM stripe_charges WHERE id = 'ch_8'"), 1);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM stripe_charges WHERE id = 'ch_8'"),
+        1
+    );
     let status = bench.text("SELECT status FROM stripe_charges WHERE id = 'ch_8'");
     assert_eq!(status.as_deref(), Some("succeeded"));
     // Counted on its creation date (10 March), not on the day it succeeded.
@@ -66,9 +81,15 @@ async fn a_cancellation_months_later_arrives_through_events() {
     // sub_1 (January) is cancelled now; two events, the newer listed first by Stripe.
     let updated_at = next_second().await;
     bench.stripe.with_dataset(|data| {
-        data.update(Resource::Subscriptions, "sub_1", "customer.subscription.updated", updated_at, |sub| {
-            sub["cancel_at_period_end"] = json!(true);
-        });
+        data.update(
+            Resource::Subscriptions,
+            "sub_1",
+            "customer.subscription.updated",
+            updated_at,
+            |sub| {
+                sub["cancel_at_period_end"] = json!(true);
+            },
+        );
     });
     let deleted_at = next_second().await;
     bench.stripe.with_dataset(|data| {
@@ -133,13 +154,26 @@ async fn an_object_created_in_the_cursor_second_is_neither_lost_nor_duplicated()
     bench.stripe.with_dataset(|data| {
         data.insert(
             Resource::Charges,
-            fake::charge("ch_same_second", Some("cus_C"), second, 700, "eur", "failed"),
+            fake::charge(
+                "ch_same_second",
+                Some("cus_C"),
+                second,
+                700,
+                "eur",
+                "failed",
+            ),
         )
     });
     bench.sync_ok(&[]).await;
 
-    assert_eq!(bench.count("SELECT count(*) FROM stripe_charges WHERE id = 'ch_same_second'"), 1);
-    assert_eq!(bench.count("SELECT count(*) FROM stripe_charges WHERE id = 'ch_8'"), 1);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM stripe_charges WHERE id = 'ch_same_second'"),
+        1
+    );
+    assert_eq!(
+        bench.count("SELECT count(*) FROM stripe_charges WHERE id = 'ch_8'"),
+        1
+    );
     assert_eq!(bench.count("SELECT count(*) FROM stripe_charges"), 9);
 }
 
@@ -147,7 +181,9 @@ async fn an_object_created_in_the_cursor_second_is_neither_lost_nor_duplicated()
 async fn a_page_that_fails_mid_walk_resumes_without_gap_or_duplicate() {
     let bench = Bench::start(Dataset::generated_charges(250, 3)).await;
     // The second page of charges is malformed: the first page is stored, the walk stops.
-    bench.stripe.inject(FaultRule::new("/v1/charges", 1, Fault::MalformedObject).after(1));
+    bench
+        .stripe
+        .inject(FaultRule::new("/v1/charges", 1, Fault::MalformedObject).after(1));
     let output = bench.kpisync(&["sync"]).await;
     assert_eq!(output.status.code(), Some(1));
 
@@ -156,26 +192,41 @@ async fn a_page_that_fails_mid_walk_resumes_without_gap_or_duplicate() {
         .text("SELECT cursor FROM sync_state WHERE connector = 'stripe' AND stream = 'charges'")
         .expect("the walk's position is saved");
     let cursor: serde_json::Value = serde_json::from_str(&cursor).unwrap();
-    assert!(cursor["watermark"].is_null(), "the watermark must not move: {cursor}");
+    assert!(
+        cursor["watermark"].is_null(),
+        "the watermark must not move: {cursor}"
+    );
     let hundredth: String = bench
         .db()
-        .query_row("SELECT id FROM stripe_charges ORDER BY created, id LIMIT 1", [], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT id FROM stripe_charges ORDER BY created, id LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
         .unwrap();
-    assert_eq!(cursor["walk"]["after"], json!(hundredth), "resume after the last stored id");
+    assert_eq!(
+        cursor["walk"]["after"],
+        json!(hundredth),
+        "resume after the last stored id"
+    );
 
     bench.stripe.clear_requests();
     bench.sync_ok(&[]).await;
     assert_eq!(bench.count("SELECT count(*) FROM stripe_charges"), 250);
-    assert_eq!(bench.count("SELECT count(DISTINCT id) FROM stripe_charges"), 250);
+    assert_eq!(
+        bench.count("SELECT count(DISTINCT id) FROM stripe_charges"),
+        250
+    );
     let first_charges_request = bench
         .stripe
         .requests()
         .into_iter()
         .find(|request| request.path == "/v1/charges")
         .unwrap();
-    assert_eq!(first_charges_request.param("starting_after"), Some(hundredth));
+    assert_eq!(
+        first_charges_request.param("starting_after"),
+        Some(hundredth)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -197,10 +248,23 @@ async fn a_gap_longer_than_event_retention_rereads_mutable_streams_in_full() {
     bench.sync_ok(&[]).await;
 
     let requests = bench.stripe.requests();
-    let charges = requests.iter().find(|request| request.path == "/v1/charges").unwrap();
-    assert_eq!(charges.param("created[gte]"), None, "charges must be re-read in full");
-    let balance = requests.iter().find(|r| r.path == "/v1/balance_transactions").unwrap();
-    assert!(balance.param("created[gte]").is_some(), "balance transactions never change");
+    let charges = requests
+        .iter()
+        .find(|request| request.path == "/v1/charges")
+        .unwrap();
+    assert_eq!(
+        charges.param("created[gte]"),
+        None,
+        "charges must be re-read in full"
+    );
+    let balance = requests
+        .iter()
+        .find(|r| r.path == "/v1/balance_transactions")
+        .unwrap();
+    assert!(
+        balance.param("created[gte]").is_some(),
+        "balance transactions never change"
+    );
 
     let warnings = bench
         .text("SELECT warnings FROM sync_runs WHERE stream = 'charges' ORDER BY id DESC LIMIT 1")
