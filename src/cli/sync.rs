@@ -27,6 +27,7 @@ pub async fn run(context: &Context, args: SyncArgs) -> anyhow::Result<ExitCode> 
     let warehouse = Arc::new(Mutex::new(warehouse));
     let options = SyncOptions {
         full_refresh: args.full_refresh,
+        ..SyncOptions::default()
     };
     let reports = sync_all(&config, &warehouse, Some(&path), &args.connectors, &options).await?;
 
@@ -84,23 +85,7 @@ pub async fn sync_all(
     Ok(reports)
 }
 
-/// Recomputes every KPI from the stored data, and folds the WAL back into the file.
-pub async fn recompute_kpis(config: &Config, warehouse: &SharedWarehouse) -> anyhow::Result<()> {
-    let settings = config.business.kpi_settings();
-    let summary = crate::sync::with_warehouse(warehouse, move |warehouse| {
-        let summary = crate::kpi::recompute(warehouse, &settings, jiff::Timestamp::now())?;
-        warehouse.checkpoint()?;
-        Ok(summary)
-    })
-    .await?;
-    tracing::info!(
-        rows = summary.rows,
-        kpis = summary.kpis,
-        elapsed_ms = summary.elapsed.as_millis() as u64,
-        "kpis recomputed"
-    );
-    Ok(())
-}
+pub use crate::sync::recompute_kpis;
 
 /// The end-of-sync table: one row per stream.
 pub fn summary(reports: &[ConnectorReport]) -> comfy_table::Table {
@@ -170,10 +155,10 @@ impl Progress for SyncProgress {
     }
 
     fn batch_stored(&self, _connector: &str, _stream: &str, rows: u64) {
-        if let Ok(current) = self.current.lock() {
-            if let Some(bar) = current.as_ref() {
-                bar.set_message(format!("{rows} rows"));
-            }
+        if let Ok(current) = self.current.lock()
+            && let Some(bar) = current.as_ref()
+        {
+            bar.set_message(format!("{rows} rows"));
         }
     }
 

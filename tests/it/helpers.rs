@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// A fake Stripe and a scratch directory with a configuration pointing at it.
 pub struct Bench {
     pub stripe: FakeStripe,
-    pub dir: tempfile::TempDir,
+    /// The scratch directory, removed when the bench is dropped.
+    dir: tempfile::TempDir,
     pub config: PathBuf,
     pub database: PathBuf,
 }
@@ -42,6 +43,11 @@ impl Bench {
             config,
             database,
         }
+    }
+
+    /// The scratch directory holding the configuration and the warehouse.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Runs `kpisync --config <bench config> ARGS` to completion.

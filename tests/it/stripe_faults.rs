@@ -148,13 +148,17 @@ async fn a_wrong_key_stops_the_connector_and_is_never_printed_or_stored() {
     assert!(!printed.contains(secret), "the key leaked into the output");
     // One failed stream, the others not attempted: a bad key fails them all the same.
     assert_eq!(bench.count("SELECT count(*) FROM sync_runs"), 1);
-    let database = std::fs::read(&bench.database).unwrap();
-    let wal = std::fs::read(bench.database.with_extension("db-wal")).unwrap_or_default();
-    for bytes in [database, wal] {
+    // Every file kpisync wrote (warehouse, WAL, lock files), the configuration aside.
+    for entry in std::fs::read_dir(bench.dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path == bench.config {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
         let found = bytes
             .windows(secret.len())
             .any(|window| window == secret.as_bytes());
-        assert!(!found, "the key leaked into the warehouse");
+        assert!(!found, "the key leaked into {}", path.display());
     }
 }
 
