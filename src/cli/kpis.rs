@@ -142,8 +142,10 @@ pub fn select(
     // Periods are named by their first day; a date given by the user stands for its period.
     let from = args
         .from
-        .map(|date| period_start_of(grain, date).to_string());
-    let to = args.to.map(|date| period_start_of(grain, date).to_string());
+        .map(|date| kpi::periods::start_of(grain, date).to_string());
+    let to = args
+        .to
+        .map(|date| kpi::periods::start_of(grain, date).to_string());
     let mut periods: Vec<&str> = all.iter().map(|row| row.period_start.as_str()).collect();
     periods.dedup();
     let chosen: Vec<String> = if from.is_none() && to.is_none() {
@@ -180,17 +182,6 @@ pub fn select(
         (position, row.dimension.clone(), row.period_start.clone())
     });
     Ok(rows)
-}
-
-/// The first day of the period of `grain` holding `date` (ISO weeks start on Monday).
-fn period_start_of(grain: Grain, date: jiff::civil::Date) -> jiff::civil::Date {
-    match grain {
-        Grain::Day => date,
-        Grain::Week => {
-            date - jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset()))
-        }
-        Grain::Month => date.first_of_month(),
-    }
 }
 
 /// KPIs down, periods across.

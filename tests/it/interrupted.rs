@@ -81,5 +81,8 @@ async fn a_sync_killed_at_random_points_ends_intact_and_equal() {
     let running = bench.count("SELECT count(*) FROM sync_runs WHERE outcome = 'running'");
     assert_eq!(running, 0, "runs cut short are closed as interrupted");
     let interrupted = bench.count("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'");
-    assert!(interrupted >= 1, "no kill landed inside a sync: the test proved nothing");
+    assert!(
+        interrupted >= 1,
+        "no kill landed inside a sync: the test proved nothing"
+    );
 }

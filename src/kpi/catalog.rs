@@ -1,0 +1,670 @@
+//! The KPI catalog: every KPI of `KPIS.md`, in its order, declared once with its stage, unit,
+//! formula, inputs and, when kpisync computes it, the function that does. Adding a KPI is
+//! adding an entry here (and its compute function when its inputs are synced).
+
+use std::fmt;
+
+use super::manual::METRICS;
+use super::stripe::{BALANCE_TRANSACTIONS as BT, CHARGES, SUBSCRIPTIONS as SUBS};
+use super::{Frame, Series, compute};
+use Stage::{Acquisition, Conversion, Engagement, Recommendation, Revenue};
+use UnitKind::{Count, Money, Number, Ratio, Score, Seconds};
+
+/// The funnel stage a KPI belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Are leads growing at a controlled cost?
+    Acquisition,
+    /// Does the buying path turn leads into customers?
+    Conversion,
+    /// Do customers use the offer and read the content?
+    Engagement,
+    /// Is the value of each customer maximised?
+    Revenue,
+    /// Do customers recommend the offer?
+    Recommendation,
+}
+
+impl Stage {
+    /// The stage's name, the prefix of its KPI ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Acquisition => "acquisition",
+            Stage::Conversion => "conversion",
+            Stage::Engagement => "engagement",
+            Stage::Revenue => "revenue",
+            Stage::Recommendation => "recommendation",
+        }
+    }
+}
+
+/// What kind of number a KPI is; decides the stored `unit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnitKind {
+    /// A number of things; unit `count`.
+    Count,
+    /// A ratio between 0 and 1 (not a percentage); unit `ratio`.
+    Ratio,
+    /// Money in major units; the unit is the upper-case currency code.
+    Money,
+    /// A duration; unit `seconds`.
+    Seconds,
+    /// A score on the upstream's own scale (NPS, stars); unit `score`.
+    Score,
+    /// Any other quotient (actions per user); unit `number`.
+    Number,
+}
+
+impl UnitKind {
+    /// The stored unit; money KPIs store their currency code instead.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Count => "count",
+            UnitKind::Ratio => "ratio",
+            UnitKind::Money => "money",
+            UnitKind::Seconds => "seconds",
+            UnitKind::Score => "score",
+            UnitKind::Number => "number",
+        }
+    }
+}
+
+/// One input of a KPI, for `--explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Rows of a warehouse table: which ones and which columns.
+    Table {
+        /// The table (`stripe_charges`).
+        table: &'static str,
+        /// The rows and columns read, in a few words.
+        what: &'static str,
+    },
+    /// Entries of the `metrics` table.
+    Metric {
+        /// The `source` column (`manual`).
+        source: &'static str,
+        /// The `metric` column (`marketing_spend`).
+        metric: &'static str,
+    },
+    /// Another KPI of the same grain and period, declared earlier in the catalog.
+    Kpi(&'static str),
+}
+
+impl fmt::Display for Input {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Table { table, what } => write!(formatter, "{table}: {what}"),
+            Input::Metric { source, metric } => {
+                write!(formatter, "{METRICS}: source {source}, metric {metric}")
+            }
+            Input::Kpi(id) => write!(formatter, "KPI {id}"),
+        }
+    }
+}
+
+/// Computes one KPI's series for one grain.
+pub(crate) type ComputeFn = fn(&Frame<'_>) -> Vec<Series>;
+
+/// The declaration of one KPI.
+#[derive(Debug, Clone, Copy)]
+pub struct KpiDef {
+    /// The id stored in `kpis.kpi` (`revenue.gross`).
+    pub id: &'static str,
+    /// Its funnel stage.
+    pub stage: Stage,
+    /// What kind of number it is.
+    pub unit: UnitKind,
+    /// The definition as computed, in one or two sentences.
+    pub formula: &'static str,
+    /// The warehouse tables it reads (or, for a KPI not computed yet, the upstreams that will
+    /// feed it).
+    pub sources: &'static [&'static str],
+    /// Its inputs in detail; empty for a KPI not computed yet.
+    pub inputs: &'static [Input],
+    /// Whether kpisync computes it now.
+    pub computed: bool,
+    pub(crate) compute: Option<ComputeFn>,
+}
+
+/// Every KPI of `KPIS.md`, in its order.
+pub fn catalog() -> &'static [KpiDef] {
+    &CATALOG
+}
+
+/// A KPI whose inputs are not synced yet.
+const fn planned(
+    id: &'static str,
+    stage: Stage,
+    unit: UnitKind,
+    formula: &'static str,
+    sources: &'static [&'static str],
+) -> KpiDef {
+    KpiDef {
+        id,
+        stage,
+        unit,
+        formula,
+        sources,
+        inputs: &[],
+        computed: false,
+        compute: None,
+    }
+}
+
+/// A KPI kpisync computes.
+const fn computed(
+    id: &'static str,
+    stage: Stage,
+    unit: UnitKind,
+    formula: &'static str,
+    sources: &'static [&'static str],
+    inputs: &'static [Input],
+    compute: ComputeFn,
+) -> KpiDef {
+    KpiDef {
+        id,
+        stage,
+        unit,
+        formula,
+        sources,
+        inputs,
+        computed: true,
+        compute: Some(compute),
+    }
+}
+
+const PAYMENTS: Input = Input::Table {
+    table: BT,
+    what: "amount of type charge or payment, by created",
+};
+
+const REFUNDS: Input = Input::Table {
+    table: BT,
+    what: "-amount of type refund or payment_refund, by created",
+};
+
+const ORDERS: Input = Input::Table {
+    table: CHARGES,
+    what: "status succeeded, captured = 1, amount_captured > 0, by created",
+};
+
+const BUYERS: Input = Input::Table {
+    table: CHARGES,
+    what: "orders keyed by customer, else lower-case billing_email",
+};
+
+const PAID_SUBS: Input = Input::Table {
+    table: SUBS,
+    what: "is_free = 0, status not incomplete(_expired); paying from trial_end, else start_date, \
+           until ended_at (or canceled_at when canceled)",
+};
+
+const SPEND: Input = Input::Metric {
+    source: "manual",
+    metric: "marketing_spend",
+};
+
+static CATALOG: [KpiDef; 54] = [
+    // Acquisition.
+    planned(
+        "acquisition.visitors",
+        Acquisition,
+        Count,
+        "unique visitors (GA4 totalUsers, asked per grain)",
+        &["ga4"],
+    ),
+    planned(
+        "acquisition.sessions",
+        Acquisition,
+        Count,
+        "sessions",
+        &["ga4"],
+    ),
+    planned(
+        "acquisition.channel_share",
+        Acquisition,
+        Ratio,
+        "sessions of a channel / all sessions, per channel",
+        &["ga4"],
+    ),
+    planned(
+        "acquisition.landing_visitors",
+        Acquisition,
+        Count,
+        "unique visitors landing on one of business.landing_pages",
+        &["ga4"],
+    ),
+    planned(
+        "acquisition.newsletter_subscribers",
+        Acquisition,
+        Count,
+        "newsletter subscribers at period end",
+        &["klaviyo", "activecampaign"],
+    ),
+    planned(
+        "acquisition.newsletter_signups",
+        Acquisition,
+        Count,
+        "new newsletter subscriptions",
+        &["klaviyo", "activecampaign"],
+    ),
+    planned(
+        "acquisition.newsletter_signup_rate",
+        Acquisition,
+        Ratio,
+        "newsletter_signups / landing_visitors (or visitors)",
+        &["klaviyo", "activecampaign", "ga4"],
+    ),
+    planned(
+        "acquisition.prospect_email_open_rate",
+        Acquisition,
+        Ratio,
+        "unique opens / delivered, campaigns to prospects",
+        &["klaviyo", "activecampaign"],
+    ),
+    computed(
+        "acquisition.free_signups",
+        Acquisition,
+        Count,
+        "subscriptions created in the period on a free plan (is_free = 1) or with a trial",
+        &[SUBS],
+        &[Input::Table {
+            table: SUBS,
+            what: "created, is_free = 1 or trial_start set",
+        }],
+        compute::free_signups,
+    ),
+    planned(
+        "acquisition.free_signup_rate",
+        Acquisition,
+        Ratio,
+        "free_signups / visitors",
+        &["stripe", "ga4"],
+    ),
+    planned(
+        "acquisition.lead_magnet_downloads",
+        Acquisition,
+        Count,
+        "lead magnet downloads or leads",
+        &["ga4", "wisepops", "outgrow", "manual"],
+    ),
+    planned(
+        "acquisition.lead_magnet_rate",
+        Acquisition,
+        Ratio,
+        "lead_magnet_downloads / visitors (or pop-up displays)",
+        &["ga4", "wisepops", "outgrow", "manual"],
+    ),
+    // Conversion.
+    planned(
+        "conversion.transactional_email_open_rate",
+        Conversion,
+        Ratio,
+        "unique opens / delivered, transactional flows",
+        &["klaviyo", "activecampaign"],
+    ),
+    computed(
+        "conversion.orders",
+        Conversion,
+        Count,
+        "charges that succeeded, were captured and have amount_captured > 0, on their creation \
+         date; a later refund does not remove them",
+        &[CHARGES],
+        &[ORDERS],
+        compute::orders,
+    ),
+    planned(
+        "conversion.order_rate",
+        Conversion,
+        Ratio,
+        "orders / visitors (ecommerce)",
+        &["stripe", "ga4"],
+    ),
+    computed(
+        "conversion.new_subscriptions",
+        Conversion,
+        Count,
+        "paid subscriptions whose paying started in the period (at trial_end for a trial, else \
+         at start_date), up to now, and that had not ended by then",
+        &[SUBS],
+        &[PAID_SUBS],
+        compute::new_subscriptions,
+    ),
+    planned(
+        "conversion.subscription_rate",
+        Conversion,
+        Ratio,
+        "new_subscriptions / visitors (saas)",
+        &["stripe", "ga4"],
+    ),
+    planned(
+        "conversion.app_downloads",
+        Conversion,
+        Count,
+        "app installs (GA4 first_open)",
+        &["ga4", "manual"],
+    ),
+    planned(
+        "conversion.download_rate",
+        Conversion,
+        Ratio,
+        "app_downloads / visitors (app)",
+        &["ga4", "manual"],
+    ),
+    planned(
+        "conversion.contracts_signed",
+        Conversion,
+        Count,
+        "deals won",
+        &["activecampaign", "manual"],
+    ),
+    planned(
+        "conversion.contract_rate",
+        Conversion,
+        Ratio,
+        "contracts_signed / visitors, or / demos (b2b)",
+        &["activecampaign", "manual", "ga4"],
+    ),
+    planned(
+        "conversion.rate",
+        Conversion,
+        Ratio,
+        "the business model's headline rate",
+        &["stripe", "ga4", "activecampaign", "manual"],
+    ),
+    // Engagement.
+    planned(
+        "engagement.customer_email_open_rate",
+        Engagement,
+        Ratio,
+        "unique opens / delivered, campaigns to customers",
+        &["klaviyo", "activecampaign"],
+    ),
+    planned(
+        "engagement.customer_email_click_rate",
+        Engagement,
+        Ratio,
+        "unique clicks / delivered, campaigns to customers",
+        &["klaviyo", "activecampaign"],
+    ),
+    planned(
+        "engagement.social_followers",
+        Engagement,
+        Count,
+        "followers at period end, per network",
+        &["agorapulse", "manual"],
+    ),
+    planned(
+        "engagement.social_engagement_rate",
+        Engagement,
+        Ratio,
+        "engagements / impressions (or followers), per network",
+        &["agorapulse", "manual"],
+    ),
+    planned(
+        "engagement.avg_session_seconds",
+        Engagement,
+        Seconds,
+        "userEngagementDuration / sessions",
+        &["ga4"],
+    ),
+    planned(
+        "engagement.actions_per_user",
+        Engagement,
+        Number,
+        "eventCount / activeUsers",
+        &["ga4"],
+    ),
+    computed(
+        "engagement.active_subscriptions",
+        Engagement,
+        Count,
+        "paid subscriptions active at the period end (now, for the current period)",
+        &[SUBS],
+        &[PAID_SUBS],
+        compute::active_subscriptions,
+    ),
+    computed(
+        "engagement.churn_rate",
+        Engagement,
+        Ratio,
+        "subscriptions active at the period start that ended by its end / subscriptions active \
+         at the period start",
+        &[SUBS],
+        &[PAID_SUBS],
+        compute::churn_rate,
+    ),
+    computed(
+        "engagement.retention_rate",
+        Engagement,
+        Ratio,
+        "1 - churn_rate: subscriptions active at the period start and still active at its end \
+         / subscriptions active at the period start",
+        &[SUBS],
+        &[Input::Kpi("engagement.churn_rate")],
+        compute::retention_rate,
+    ),
+    computed(
+        "engagement.subscriber_growth",
+        Engagement,
+        Ratio,
+        "subscriptions active at the period end / subscriptions active at the period start (a \
+         growth figure that can exceed 1)",
+        &[SUBS],
+        &[PAID_SUBS],
+        compute::subscriber_growth,
+    ),
+    // Revenue.
+    computed(
+        "revenue.gross",
+        Revenue,
+        Money,
+        "sum of amount of the balance transactions of type charge or payment created in the \
+         period, in their settlement currency",
+        &[BT],
+        &[PAYMENTS],
+        compute::gross,
+    ),
+    computed(
+        "revenue.refunds",
+        Revenue,
+        Money,
+        "sum of -amount of the balance transactions of type refund or payment_refund created \
+         in the period (on the refund's date, not the charge's)",
+        &[BT],
+        &[REFUNDS],
+        compute::refunds,
+    ),
+    computed(
+        "revenue.net",
+        Revenue,
+        Money,
+        "gross - refunds",
+        &[BT],
+        &[Input::Kpi("revenue.gross"), Input::Kpi("revenue.refunds")],
+        compute::net,
+    ),
+    computed(
+        "revenue.fees",
+        Revenue,
+        Money,
+        "sum of fee of every balance transaction created in the period",
+        &[BT],
+        &[Input::Table {
+            table: BT,
+            what: "fee of every type, by created",
+        }],
+        compute::fees,
+    ),
+    computed(
+        "revenue.average_basket",
+        Revenue,
+        Money,
+        "gross / orders whose balance transaction is in the same currency",
+        &[BT, CHARGES],
+        &[
+            Input::Kpi("revenue.gross"),
+            Input::Kpi("conversion.orders"),
+            Input::Table {
+                table: CHARGES,
+                what: "balance_transaction, for the settlement currency",
+            },
+        ],
+        compute::average_basket,
+    ),
+    computed(
+        "revenue.mrr",
+        Revenue,
+        Money,
+        "sum of monthly_amount of the subscriptions active at the period end, per subscription \
+         currency",
+        &[SUBS],
+        &[
+            PAID_SUBS,
+            Input::Table {
+                table: SUBS,
+                what: "monthly_amount, currency",
+            },
+        ],
+        compute::mrr,
+    ),
+    computed(
+        "revenue.arpu",
+        Revenue,
+        Money,
+        "mrr / active subscriptions in the same currency",
+        &[SUBS],
+        &[
+            Input::Kpi("revenue.mrr"),
+            Input::Kpi("engagement.active_subscriptions"),
+        ],
+        compute::arpu,
+    ),
+    computed(
+        "revenue.repeat_purchase_rate",
+        Revenue,
+        Ratio,
+        "buyers with 2 orders or more before the period end / buyers with at least 1; a buyer \
+         is the Stripe customer, else the billing e-mail, else the order is left out",
+        &[CHARGES],
+        &[ORDERS, BUYERS],
+        compute::repeat_purchase_rate,
+    ),
+    computed(
+        "revenue.ltv",
+        Revenue,
+        Money,
+        "saas: arpu / churn_rate, monthly only. Other models: lifetime gross - refunds up to \
+         the period end / buyers with an order settled in that currency by then",
+        &[BT, CHARGES, SUBS],
+        &[
+            Input::Kpi("revenue.arpu"),
+            Input::Kpi("engagement.churn_rate"),
+            PAYMENTS,
+            REFUNDS,
+            BUYERS,
+        ],
+        compute::ltv,
+    ),
+    planned(
+        "revenue.upsell_email_open_rate",
+        Revenue,
+        Ratio,
+        "unique opens / delivered, upsell flows and campaigns",
+        &["klaviyo", "activecampaign"],
+    ),
+    computed(
+        "revenue.marketing_spend",
+        Revenue,
+        Money,
+        "the manual marketing_spend entry of the same grain and period (a month's entry feeds \
+         the month only)",
+        &[METRICS],
+        &[SPEND],
+        compute::marketing_spend,
+    ),
+    computed(
+        "revenue.cost_per_sale",
+        Revenue,
+        Money,
+        "marketing_spend / orders (saas: / new_subscriptions), where spend is recorded",
+        &[METRICS, CHARGES, SUBS],
+        &[
+            Input::Kpi("revenue.marketing_spend"),
+            Input::Kpi("conversion.orders"),
+            Input::Kpi("conversion.new_subscriptions"),
+        ],
+        compute::cost_per_sale,
+    ),
+    // Recommendation.
+    planned(
+        "recommendation.nps",
+        Recommendation,
+        Score,
+        "100 x (promoters - detractors) / responses",
+        &["hotjar", "screeb", "manual"],
+    ),
+    planned(
+        "recommendation.nps_responses",
+        Recommendation,
+        Count,
+        "NPS answers received",
+        &["hotjar", "screeb"],
+    ),
+    planned(
+        "recommendation.trustpilot_score",
+        Recommendation,
+        Score,
+        "TrustScore at period end",
+        &["trustpilot"],
+    ),
+    planned(
+        "recommendation.trustpilot_stars_avg",
+        Recommendation,
+        Score,
+        "mean stars of reviews written in the period",
+        &["trustpilot"],
+    ),
+    planned(
+        "recommendation.reviews",
+        Recommendation,
+        Count,
+        "reviews written in the period",
+        &["trustpilot"],
+    ),
+    planned(
+        "recommendation.reviews_total",
+        Recommendation,
+        Count,
+        "reviews in total at period end",
+        &["trustpilot"],
+    ),
+    planned(
+        "recommendation.social_mentions",
+        Recommendation,
+        Count,
+        "brand mentions on social networks",
+        &["agorapulse", "manual"],
+    ),
+    planned(
+        "recommendation.referrals",
+        Recommendation,
+        Count,
+        "referred visitors who became leads or customers",
+        &["rewardful"],
+    ),
+    planned(
+        "recommendation.referral_conversions",
+        Recommendation,
+        Count,
+        "referrals that became paying customers",
+        &["rewardful"],
+    ),
+    planned(
+        "recommendation.referrers",
+        Recommendation,
+        Count,
+        "affiliates with at least one referral",
+        &["rewardful"],
+    ),
+];
