@@ -171,7 +171,8 @@ fn upsert_metric(
     synced_at: &str,
 ) -> anyhow::Result<u64> {
     let mut statement = transaction.prepare_cached(
-        "INSERT INTO metrics (source, metric, grain, period_start, dimension, value, unit, synced_at)
+        "INSERT INTO metrics
+                (source, metric, grain, period_start, dimension, value, unit, synced_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (source, metric, grain, period_start, dimension)
          DO UPDATE SET value = excluded.value, unit = excluded.unit, synced_at = excluded.synced_at

@@ -133,7 +133,10 @@ fn a_failing_batch_leaves_nothing_behind() {
 #[test]
 fn tables_gain_columns_a_newer_description_adds() {
     let warehouse = Warehouse::open_in_memory().unwrap();
-    warehouse.conn().execute_batch("CREATE TABLE stripe_refunds (id TEXT NOT NULL PRIMARY KEY, raw TEXT NOT NULL, version INTEGER NOT NULL, synced_at TEXT NOT NULL) STRICT").unwrap();
+    // The table as an older kpisync created it, before any typed column.
+    let old = "CREATE TABLE stripe_refunds (id TEXT NOT NULL PRIMARY KEY, raw TEXT NOT NULL, \
+               version INTEGER NOT NULL, synced_at TEXT NOT NULL) STRICT";
+    warehouse.conn().execute_batch(old).unwrap();
     warehouse
         .ensure_tables(&[&connectors::stripe::tables::REFUNDS])
         .unwrap();
