@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use rusqlite::{Connection, Transaction, params};
 
-use rustc_hash::FxHashMap as FastMap;
 use super::{KpiRow, catalog};
+use rustc_hash::FxHashMap as FastMap;
 
 /// Separates the parts of a row key; it cannot occur in ids, dates or dimensions.
 const SEPARATOR: char = '\u{1f}';
