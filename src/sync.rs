@@ -1,6 +1,10 @@
 //! One sync of one connector: its saved cursors in, its streams read in order, each batch handed
 //! to the warehouse while the connector fetches the next page, and one `sync_runs` row per
 //! stream with the outcome. Shared by `kpisync sync`, `kpisync demo` and the daemon.
+//!
+//! A run can be cancelled (the daemon shutting down): the request in flight is dropped, the batch
+//! being written commits or rolls back as a whole, nothing after it is stored, and the stream's
+//! run is closed as `interrupted`. The next run resumes from the last stored cursor.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -9,8 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use connectors::{BatchSink, Connector, ConnectorError, ReadContext};
+use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::config::Config;
 use crate::warehouse::{RunOutcome, RunRecord, Warehouse};
 
 /// The warehouse as the sync engine shares it: one connection, one writer at a time.
@@ -25,7 +31,14 @@ const BATCHES_IN_FLIGHT: usize = 2;
 pub struct SyncOptions {
     /// Ignore saved cursors and read everything again.
     pub full_refresh: bool,
+    /// Stops the run at the next batch boundary when cancelled.
+    pub cancel: CancellationToken,
 }
+
+/// The error of a run stopped by its cancellation token: what was stored stays stored.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped before the end: kpisync is shutting down")]
+pub struct Interrupted;
 
 /// What happened to one stream.
 #[derive(Debug, Clone)]
@@ -149,6 +162,9 @@ pub async fn sync_connector(
         streams: Vec::new(),
     };
     for spec in connector.streams() {
+        if options.cancel.is_cancelled() {
+            return Err(Interrupted.into());
+        }
         let stream = spec.name;
         progress.stream_started(name, stream);
         let (stream_report, fatal) = sync_stream(
@@ -157,6 +173,7 @@ pub async fn sync_connector(
             stream,
             run_id,
             &context,
+            &options.cancel,
             progress,
         )
         .await?;
@@ -177,6 +194,7 @@ async fn sync_stream(
     stream: &'static str,
     run_id: i64,
     context: &ReadContext,
+    cancel: &CancellationToken,
     progress: &dyn Progress,
 ) -> anyhow::Result<(StreamReport, bool)> {
     let name = connector.name();
@@ -186,17 +204,32 @@ async fn sync_stream(
     })
     .await?;
 
-    let (mut sink, mut batches) = BatchSink::channel(BATCHES_IN_FLIGHT);
+    let (mut sink, batches) = BatchSink::channel(BATCHES_IN_FLIGHT);
     let read = async move {
-        let result = connector.read(stream, context, &mut sink).await;
+        // Cancelling drops the read where it stands: whatever it fetched and did not hand over
+        // is lost, and the saved cursor still points before it.
+        let result = tokio::select! {
+            result = connector.read(stream, context, &mut sink) => result,
+            () = cancel.cancelled() => Err(ConnectorError::Cancelled),
+        };
         drop(sink);
         result
     };
 
-    // The writer stores batches as they come, while the reader fetches the next page.
+    // The writer stores batches as they come, while the reader fetches the next page. A batch
+    // being written when the run is cancelled finishes (one transaction, so all or nothing);
+    // batches still queued are dropped.
     let mut record = RunRecord::default();
+    let mut stopped_early = false;
     let write = async {
+        // Owned here so that the receiver closes when the writer stops: a reader waiting to
+        // hand over a batch then gets an error instead of waiting forever.
+        let mut batches = batches;
         while let Some(batch) = batches.recv().await {
+            if cancel.is_cancelled() {
+                stopped_early = true;
+                break;
+            }
             let requests = u64::from(batch.requests);
             let warnings = batch.warnings.clone();
             let stored = with_warehouse(warehouse, move |warehouse| {
@@ -219,6 +252,23 @@ async fn sync_stream(
         Ok(())
     };
     let (read_result, write_result) = tokio::join!(read, write);
+    let elapsed = started.elapsed();
+
+    if cancel.is_cancelled() && (stopped_early || read_result.is_err()) {
+        // We hold the connector's run lock, so the only open run row is this stream's.
+        with_warehouse(warehouse, move |warehouse| {
+            warehouse.close_abandoned_runs(name)
+        })
+        .await?;
+        info!(
+            connector = name,
+            stream,
+            rows = record.rows,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "stream interrupted"
+        );
+        return Err(Interrupted.into());
+    }
 
     let (outcome, fatal) = match (read_result, write_result) {
         (_, Err(error)) => {
@@ -233,7 +283,6 @@ async fn sync_stream(
         }
     };
 
-    let elapsed = started.elapsed();
     let finished = record.clone();
     with_warehouse(warehouse, move |warehouse| {
         warehouse.finish_run(run_row, outcome, &finished)
@@ -262,6 +311,24 @@ async fn sync_stream(
         warnings: record.warnings,
     };
     Ok((report, fatal))
+}
+
+/// Recomputes every KPI from the stored data, and folds the WAL back into the file.
+pub async fn recompute_kpis(config: &Config, warehouse: &SharedWarehouse) -> anyhow::Result<()> {
+    let settings = config.business.kpi_settings();
+    let summary = with_warehouse(warehouse, move |warehouse| {
+        let summary = crate::kpi::recompute(warehouse, &settings, jiff::Timestamp::now())?;
+        warehouse.checkpoint()?;
+        Ok(summary)
+    })
+    .await?;
+    info!(
+        rows = summary.rows,
+        kpis = summary.kpis,
+        elapsed_ms = summary.elapsed.as_millis() as u64,
+        "kpis recomputed"
+    );
+    Ok(())
 }
 
 /// The error as the user reads it, with a hint when there is one.
