@@ -22,6 +22,21 @@ pub const USER_AGENT: &str = concat!("kpisync/", env!("CARGO_PKG_VERSION"));
 /// Pulls a human-readable message out of an upstream's error body.
 pub type ErrorMessageParser = fn(&[u8]) -> Option<String>;
 
+/// Reads an error answer (status and body) and says whether another attempt can help, when the
+/// upstream's body knows better than its status code; `None` keeps the status-based decision.
+pub type RetryHintParser = fn(u16, &[u8]) -> Option<bool>;
+
+/// What a request sends: query parameters with a GET, or a body with a POST.
+#[derive(Clone, Copy)]
+pub enum Payload<'a> {
+    /// A GET with these query parameters.
+    Query(&'a [(&'a str, String)]),
+    /// A POST of this JSON document.
+    Json(&'a serde_json::Value),
+    /// A POST of these form fields (`application/x-www-form-urlencoded`).
+    Form(&'a [(&'a str, &'a str)]),
+}
+
 /// How a connector's client behaves.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -44,6 +59,9 @@ pub struct HttpSettings {
     /// A response header whose `true`/`false` overrides the status-based retry decision
     /// (Stripe's `Stripe-Should-Retry`).
     pub retry_hint_header: Option<&'static str>,
+    /// Reads an error body to decide whether to retry (a quota that refills only in an hour is
+    /// not worth a retry, a momentary one is).
+    pub retry_hint_body: Option<RetryHintParser>,
     /// Headers sent with every request (an API version pin).
     pub default_headers: Vec<(&'static str, String)>,
     /// Extracts the upstream's message from an error body.
@@ -64,6 +82,7 @@ impl HttpSettings {
             max_retry_after: Duration::from_secs(300),
             requests_per_second: 0,
             retry_hint_header: None,
+            retry_hint_body: None,
             default_headers: Vec::new(),
             error_message: |_| None,
         }
@@ -165,6 +184,18 @@ impl HttpClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Fetched<T>, ConnectorError> {
+        self.send_json(path, Payload::Query(query), None).await
+    }
+
+    /// Sends `payload` to `path` and decodes the JSON answer, retrying what may pass on retry.
+    /// `bearer`, when given, authenticates this request instead of the client's own
+    /// credentials (a token that changes during the client's life); it is masked like them.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        payload: Payload<'_>,
+        bearer: Option<&SecretString>,
+    ) -> Result<Fetched<T>, ConnectorError> {
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.settings.min_backoff)
             .with_max_delay(self.settings.max_backoff)
@@ -175,7 +206,7 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let failure = match self.attempt(path, query).await {
+            let failure = match self.attempt(path, payload, bearer).await {
                 Ok(body) => {
                     return Ok(Fetched {
                         body,
@@ -249,7 +280,8 @@ impl HttpClient {
     async fn attempt<T: DeserializeOwned>(
         &self,
         path: &str,
-        query: &[(&str, String)],
+        payload: Payload<'_>,
+        bearer: Option<&SecretString>,
     ) -> Result<T, Failure> {
         if let Some(limiter) = &self.limiter {
             limiter
@@ -258,15 +290,31 @@ impl HttpClient {
         }
 
         let url = format!("{}{}", self.settings.base_url, path);
-        let mut request = self.client.get(url).query(query);
+        let mut request = match payload {
+            Payload::Query(query) => self.client.get(url).query(query),
+            Payload::Json(body) => self.client.post(url).json(body),
+            Payload::Form(fields) => self.client.post(url).form(fields),
+        };
         if let Some(value) = &self.auth_header {
             request = request.header(AUTHORIZATION, value.clone());
+        }
+        if let Some(token) = bearer {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| Failure {
+                    error: ConnectorError::Config(
+                        "a token holds characters a header cannot".into(),
+                    ),
+                    retry: false,
+                    wait: None,
+                })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
         }
 
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let response = request.send().await.map_err(|error| Failure {
-            error: self.transport(path, "request failed", &error),
+            error: self.transport(path, "request failed", &error, bearer),
             retry: true,
             wait: None,
         })?;
@@ -274,7 +322,7 @@ impl HttpClient {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|error| Failure {
-            error: self.transport(path, "response cut short", &error),
+            error: self.transport(path, "response cut short", &error, bearer),
             retry: true,
             wait: None,
         })?;
@@ -288,16 +336,24 @@ impl HttpClient {
         );
 
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|error| self.decode_failure(path, error));
+            return serde_json::from_slice(&body)
+                .map_err(|error| self.decode_failure(path, error, bearer));
         }
-        Err(self.status_failure(path, status.as_u16(), &headers, &body))
+        Err(self.status_failure(path, status.as_u16(), &headers, &body, bearer))
     }
 
-    fn status_failure(&self, path: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Failure {
+    fn status_failure(
+        &self,
+        path: &str,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        bearer: Option<&SecretString>,
+    ) -> Failure {
         let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
         let message = (self.settings.error_message)(body)
             .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
-        let message = self.redact(&message);
+        let message = self.redact(&message, bearer);
         let endpoint = path.to_owned();
         let request_id = header("request-id").map(str::to_owned);
 
@@ -333,13 +389,23 @@ impl HttpClient {
             Some("false") => retry = false,
             _ => {}
         }
+        if let Some(decide) = self.settings.retry_hint_body
+            && let Some(decision) = decide(status, body)
+        {
+            retry = decision;
+        }
 
         let wait = header("retry-after")
             .and_then(|value| parse_retry_after(value, jiff::Timestamp::now()));
         Failure { error, retry, wait }
     }
 
-    fn decode_failure(&self, path: &str, error: serde_json::Error) -> Failure {
+    fn decode_failure(
+        &self,
+        path: &str,
+        error: serde_json::Error,
+        bearer: Option<&SecretString>,
+    ) -> Failure {
         // A body that ends mid-document was cut in transit; another attempt may get it whole.
         // Any other decoding error would repeat identically.
         if error.is_eof() {
@@ -353,7 +419,7 @@ impl HttpClient {
                 wait: None,
             };
         }
-        let message = self.redact(&error.to_string());
+        let message = self.redact(&error.to_string(), bearer);
         Failure {
             error: ConnectorError::Decode {
                 endpoint: path.to_owned(),
@@ -364,7 +430,13 @@ impl HttpClient {
         }
     }
 
-    fn transport(&self, path: &str, what: &str, error: &reqwest::Error) -> ConnectorError {
+    fn transport(
+        &self,
+        path: &str,
+        what: &str,
+        error: &reqwest::Error,
+        bearer: Option<&SecretString>,
+    ) -> ConnectorError {
         let mut message = String::from(what);
         if error.is_timeout() {
             message.push_str(": timed out");
@@ -380,14 +452,14 @@ impl HttpClient {
         }
         ConnectorError::Transport {
             endpoint: path.to_owned(),
-            message: self.redact(&message),
+            message: self.redact(&message, bearer),
         }
     }
 
     /// Masks every credential this client knows, wherever an upstream echoed it.
-    fn redact(&self, text: &str) -> String {
+    fn redact(&self, text: &str, bearer: Option<&SecretString>) -> String {
         let mut text = text.to_owned();
-        for secret in &self.secrets {
+        for secret in self.secrets.iter().chain(bearer) {
             let secret = secret.expose_secret();
             if !secret.is_empty() {
                 text = text.replace(secret, "[REDACTED]");

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod ga4;
 pub mod http;
 pub mod schema;
 pub mod secret;

@@ -124,10 +124,14 @@ pub struct MetricRow {
     pub period_start: String,
     /// `''` when the metric has no dimension, else `key=value`.
     pub dimension: String,
-    /// The number.
-    pub value: f64,
+    /// The number; `None` when the upstream withheld it (a thresholded or empty report), which
+    /// is not the same as zero.
+    pub value: Option<f64>,
     /// Unit: `count`, `seconds`, a currency code.
     pub unit: String,
+    /// Data-quality flags the upstream raised on the number (`thresholded`, `other_row`,
+    /// `sampled=0.25`, `empty`); empty when it is clean.
+    pub flags: Vec<String>,
 }
 
 /// What a connector hands over at once: rows, metrics and the cursor valid after them. The

@@ -89,7 +89,7 @@ impl ManualData {
 fn load_entries(conn: &Connection, metric: &str) -> rusqlite::Result<Vec<Entry>> {
     let mut statement = conn.prepare(
         "SELECT grain, period_start, value, unit FROM metrics
-         WHERE source = 'manual' AND metric = ?1 AND dimension = ''",
+         WHERE source = 'manual' AND metric = ?1 AND dimension = '' AND value IS NOT NULL",
     )?;
     let mut entries = Vec::new();
     let mut rows = statement.query([metric])?;

@@ -16,7 +16,10 @@ use rusqlite_migration::{M, Migrations};
 
 pub use runs::{RunOutcome, RunRecord};
 
-const MIGRATION_STEPS: &[M<'static>] = &[M::up(include_str!("migrations/001_core.sql"))];
+const MIGRATION_STEPS: &[M<'static>] = &[
+    M::up(include_str!("migrations/001_core.sql")),
+    M::up(include_str!("migrations/002_metric_flags.sql")),
+];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
 /// The open warehouse. There is one per process; the daemon and a one-shot `kpisync sync` in
@@ -172,11 +175,13 @@ fn upsert_metric(
 ) -> anyhow::Result<u64> {
     let mut statement = transaction.prepare_cached(
         "INSERT INTO metrics
-                (source, metric, grain, period_start, dimension, value, unit, synced_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                (source, metric, grain, period_start, dimension, value, unit, flags, synced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (source, metric, grain, period_start, dimension)
-         DO UPDATE SET value = excluded.value, unit = excluded.unit, synced_at = excluded.synced_at
-         WHERE value IS NOT excluded.value OR unit IS NOT excluded.unit",
+         DO UPDATE SET value = excluded.value, unit = excluded.unit, flags = excluded.flags,
+                       synced_at = excluded.synced_at
+         WHERE value IS NOT excluded.value OR unit IS NOT excluded.unit
+            OR flags IS NOT excluded.flags",
     )?;
     let changed = statement.execute(params![
         source,
@@ -186,6 +191,7 @@ fn upsert_metric(
         metric.dimension,
         metric.value,
         metric.unit,
+        metric.flags.join(","),
         synced_at
     ])?;
     Ok(changed as u64)
