@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use connectors::Connector;
+use connectors::ga4::{Ga4Business, Ga4Config};
 use connectors::stripe::StripeConfig;
 use serde::Deserialize;
 
@@ -82,6 +83,7 @@ struct RawBusiness {
 #[serde(deny_unknown_fields)]
 struct RawConnectors {
     stripe: Option<StripeConfig>,
+    ga4: Option<Ga4Config>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +150,7 @@ pub struct ConnectorEntry {
 
 enum ConnectorKind {
     Stripe(StripeConfig),
+    Ga4(Box<Ga4Config>, Ga4Business),
 }
 
 impl ConnectorEntry {
@@ -157,6 +160,12 @@ impl ConnectorEntry {
             ConnectorKind::Stripe(config) => config
                 .clone()
                 .build()
+                .map(|c| Arc::new(c) as Arc<dyn Connector>)
+                .map_err(ConfigError),
+            ConnectorKind::Ga4(config, business) => config
+                .as_ref()
+                .clone()
+                .build(business)
                 .map(|c| Arc::new(c) as Arc<dyn Connector>)
                 .map_err(ConfigError),
         }
@@ -221,6 +230,20 @@ impl Config {
                 enabled: stripe.enabled,
                 schedule: stripe.schedule.clone(),
                 kind: ConnectorKind::Stripe(stripe),
+            });
+        }
+        if let Some(ga4) = raw.connectors.ga4 {
+            check_schedule("connectors.ga4.schedule", &ga4.schedule)?;
+            let business = Ga4Business {
+                timezone: business.timezone_name.clone(),
+                landing_pages: business.landing_pages.clone(),
+                app: business.model == BusinessModel::App,
+            };
+            connectors.push(ConnectorEntry {
+                name: "ga4",
+                enabled: ga4.enabled,
+                schedule: ga4.schedule.clone(),
+                kind: ConnectorKind::Ga4(Box::new(ga4), business),
             });
         }
         let mut targets = check_targets("targets.monthly", "month", &raw.targets.monthly)?;

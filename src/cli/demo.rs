@@ -24,6 +24,7 @@ pub struct DemoArgs {
 
 #[cfg(feature = "demo")]
 pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    use connectors::ga4::fake::{self as ga4_fake, FakeGa4};
     use connectors::stripe::fake::{Dataset, FAKE_API_KEY, FakeStripe};
 
     let dir = args
@@ -46,12 +47,35 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
         .context("starting fake Stripe")?;
     println!("fake Stripe listening on {}", stripe.base_url());
 
+    // Three months of visits, so weeks and months have GA4's own unique counts.
+    let today = now
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Paris")?)
+        .date();
+    let ga4_start = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(3))?;
+    let mut visits = ga4_fake::Dataset::new(ga4_start, "Europe/Paris");
+    visits.pool = 5000;
+    visits.daily_visitors = (120, 200);
+    let ga4 = FakeGa4::start(visits).await.context("starting fake GA4")?;
+    println!("fake GA4 listening on {}", ga4.base_url());
+    let ga4_key = dir.join("kpisync-demo-ga4-key.json");
+    std::fs::write(&ga4_key, ga4.key_file_json())
+        .with_context(|| format!("writing {}", ga4_key.display()))?;
+
     let config_path = dir.join("kpisync-demo.toml");
     let config_text = format!(
         "[warehouse]\npath = {database:?}\n\n[business]\nmodel = \"saas\"\n\
-         timezone = \"Europe/Paris\"\ncurrency = \"EUR\"\n\n[connectors.stripe]\n\
-         api_key = {FAKE_API_KEY:?}\nbase_url = {:?}\n",
-        stripe.base_url()
+         timezone = \"Europe/Paris\"\ncurrency = \"EUR\"\n\
+         landing_pages = [\"/pricing\", \"/free-guide\"]\n\n[connectors.stripe]\n\
+         api_key = {FAKE_API_KEY:?}\nbase_url = {:?}\n\n[connectors.ga4]\n\
+         property_id = {:?}\ncredentials_file = {ga4_key:?}\nbase_url = {:?}\n\
+         admin_base_url = {:?}\nstart_date = \"{ga4_start}\"\nsignup_event = \"sign_up\"\n\
+         lead_event = \"generate_lead\"\n",
+        stripe.base_url(),
+        ga4_fake::PROPERTY_ID,
+        ga4.base_url(),
+        ga4.base_url(),
     );
     std::fs::write(&config_path, config_text)
         .with_context(|| format!("writing {}", config_path.display()))?;

@@ -24,6 +24,11 @@ pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
     let (warehouse, path) = context.open_warehouse(&config)?;
     println!("warehouse {}", super::shown(&path));
+    // GA4's property time zone and the data-quality flags on its numbers.
+    let timezone = &config.business.timezone_name;
+    for note in crate::kpi::ga4::status_notes(warehouse.conn(), timezone)? {
+        println!("{note}");
+    }
 
     let statuses = load(warehouse.conn())?;
     if statuses.is_empty() {

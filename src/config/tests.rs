@@ -110,7 +110,9 @@ fn a_missing_secret_is_refused_when_the_connector_is_built() {
 #[test]
 fn a_secret_never_shows_in_debug_output() {
     let config = load(VALID).unwrap();
-    let ConnectorKind::Stripe(stripe) = &config.connectors[0].kind;
+    let ConnectorKind::Stripe(stripe) = &config.connectors[0].kind else {
+        panic!("the first connector is Stripe");
+    };
     let debug = format!("{stripe:?}");
     assert!(!debug.contains("sk_test_123"), "{debug}");
 }
@@ -143,4 +145,20 @@ fn a_missing_file_is_named() {
         .unwrap()
         .0;
     assert!(error.contains("/nonexistent/kpisync.toml"), "{error}");
+}
+
+#[test]
+fn a_ga4_section_loads_with_a_numeric_property_and_refuses_unknown_keys() {
+    let ga4 = "\n[connectors.ga4]\nproperty_id = 123456789\ncredentials_file = \"/nonexistent\"\n";
+    let config = load(&format!("{VALID}{ga4}")).unwrap();
+    let entry = &config.connectors[1];
+    assert_eq!(
+        (entry.name, entry.schedule.as_str()),
+        ("ga4", "15 */3 * * *")
+    );
+    let error = entry.build().err().expect("the key file is missing").0;
+    assert!(error.contains("connectors.ga4.credentials_file"), "{error}");
+
+    let error = error_of(&format!("{VALID}{ga4}lookback = 3\n"));
+    assert!(error.contains("lookback"), "{error}");
 }

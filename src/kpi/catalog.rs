@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::manual::METRICS;
 use super::stripe::{BALANCE_TRANSACTIONS as BT, CHARGES, SUBSCRIPTIONS as SUBS};
-use super::{Frame, Series, compute};
+use super::{Frame, Series, compute, ga4};
 use Stage::{Acquisition, Conversion, Engagement, Recommendation, Revenue};
 use UnitKind::{Count, Money, Number, Ratio, Score, Seconds};
 
@@ -204,35 +204,56 @@ const SPEND: Input = Input::Metric {
     metric: "marketing_spend",
 };
 
+/// A GA4 metric of the `metrics` table.
+const fn ga4_metric(metric: &'static str) -> Input {
+    Input::Metric {
+        source: ga4::SOURCE,
+        metric,
+    }
+}
+
+const VISITORS: Input = Input::Kpi("acquisition.visitors");
+
 static CATALOG: [KpiDef; 54] = [
     // Acquisition.
-    planned(
+    computed(
         "acquisition.visitors",
         Acquisition,
         Count,
-        "unique visitors (GA4 totalUsers, asked per grain)",
-        &["ga4"],
+        "unique visitors: GA4 totalUsers asked for the day, ISO week or month itself (a week \
+         is never a sum of days), in the GA4 property's days",
+        &[METRICS],
+        &[ga4_metric("total_users")],
+        ga4::visitors,
     ),
-    planned(
+    computed(
         "acquisition.sessions",
         Acquisition,
         Count,
-        "sessions",
-        &["ga4"],
+        "GA4 sessions",
+        &[METRICS],
+        &[ga4_metric("sessions")],
+        ga4::sessions,
     ),
-    planned(
+    computed(
         "acquisition.channel_share",
         Acquisition,
         Ratio,
-        "sessions of a channel / all sessions, per channel",
-        &["ga4"],
+        "sessions of a default channel group / all sessions, one row per channel \
+         (dimension channel=...)",
+        &[METRICS],
+        &[ga4_metric("sessions")],
+        ga4::channel_share,
     ),
-    planned(
+    computed(
         "acquisition.landing_visitors",
         Acquisition,
         Count,
-        "unique visitors landing on one of business.landing_pages",
-        &["ga4"],
+        "unique visitors whose landing page is one of business.landing_pages (GA4 totalUsers \
+         filtered on landingPage)",
+        &[METRICS],
+        &[ga4_metric("landing_users")],
+        ga4::landing_visitors,
     ),
     planned(
         "acquisition.newsletter_subscribers",
@@ -274,26 +295,32 @@ static CATALOG: [KpiDef; 54] = [
         }],
         compute::free_signups,
     ),
-    planned(
+    computed(
         "acquisition.free_signup_rate",
         Acquisition,
         Ratio,
         "free_signups / visitors",
-        &["stripe", "ga4"],
+        &[SUBS, METRICS],
+        &[Input::Kpi("acquisition.free_signups"), VISITORS],
+        ga4::free_signup_rate,
     ),
-    planned(
+    computed(
         "acquisition.lead_magnet_downloads",
         Acquisition,
         Count,
-        "lead magnet downloads or leads",
-        &["ga4", "wisepops", "outgrow", "manual"],
+        "GA4 events named connectors.ga4.lead_event",
+        &[METRICS],
+        &[ga4_metric("lead_magnet_downloads")],
+        ga4::lead_magnet_downloads,
     ),
-    planned(
+    computed(
         "acquisition.lead_magnet_rate",
         Acquisition,
         Ratio,
-        "lead_magnet_downloads / visitors (or pop-up displays)",
-        &["ga4", "wisepops", "outgrow", "manual"],
+        "lead_magnet_downloads / visitors",
+        &[METRICS],
+        &[Input::Kpi("acquisition.lead_magnet_downloads"), VISITORS],
+        ga4::lead_magnet_rate,
     ),
     // Conversion.
     planned(
@@ -313,12 +340,14 @@ static CATALOG: [KpiDef; 54] = [
         &[ORDERS],
         compute::orders,
     ),
-    planned(
+    computed(
         "conversion.order_rate",
         Conversion,
         Ratio,
-        "orders / visitors (ecommerce)",
-        &["stripe", "ga4"],
+        "orders / visitors (the ecommerce headline rate)",
+        &[CHARGES, METRICS],
+        &[Input::Kpi("conversion.orders"), VISITORS],
+        ga4::order_rate,
     ),
     computed(
         "conversion.new_subscriptions",
@@ -330,26 +359,33 @@ static CATALOG: [KpiDef; 54] = [
         &[PAID_SUBS],
         compute::new_subscriptions,
     ),
-    planned(
+    computed(
         "conversion.subscription_rate",
         Conversion,
         Ratio,
-        "new_subscriptions / visitors (saas)",
-        &["stripe", "ga4"],
+        "new_subscriptions / visitors (the saas headline rate)",
+        &[SUBS, METRICS],
+        &[Input::Kpi("conversion.new_subscriptions"), VISITORS],
+        ga4::subscription_rate,
     ),
-    planned(
+    computed(
         "conversion.app_downloads",
         Conversion,
         Count,
-        "app installs (GA4 first_open)",
-        &["ga4", "manual"],
+        "app installs: GA4 events named connectors.ga4.app_install_event (first_open for the \
+         app model)",
+        &[METRICS],
+        &[ga4_metric("app_downloads")],
+        ga4::app_downloads,
     ),
-    planned(
+    computed(
         "conversion.download_rate",
         Conversion,
         Ratio,
-        "app_downloads / visitors (app)",
-        &["ga4", "manual"],
+        "app_downloads / visitors (the app headline rate)",
+        &[METRICS],
+        &[Input::Kpi("conversion.app_downloads"), VISITORS],
+        ga4::download_rate,
     ),
     planned(
         "conversion.contracts_signed",
@@ -365,12 +401,19 @@ static CATALOG: [KpiDef; 54] = [
         "contracts_signed / visitors, or / demos (b2b)",
         &["activecampaign", "manual", "ga4"],
     ),
-    planned(
+    computed(
         "conversion.rate",
         Conversion,
         Ratio,
-        "the business model's headline rate",
-        &["stripe", "ga4", "activecampaign", "manual"],
+        "the business model's headline rate: order_rate (ecommerce), subscription_rate \
+         (saas), download_rate (app) or contract_rate (b2b, not computed yet)",
+        &[CHARGES, SUBS, METRICS],
+        &[
+            Input::Kpi("conversion.order_rate"),
+            Input::Kpi("conversion.subscription_rate"),
+            Input::Kpi("conversion.download_rate"),
+        ],
+        ga4::headline_rate,
     ),
     // Engagement.
     planned(
@@ -401,19 +444,26 @@ static CATALOG: [KpiDef; 54] = [
         "engagements / impressions (or followers), per network",
         &["agorapulse", "manual"],
     ),
-    planned(
+    computed(
         "engagement.avg_session_seconds",
         Engagement,
         Seconds,
-        "userEngagementDuration / sessions",
-        &["ga4"],
+        "GA4 userEngagementDuration / sessions, from the period's own totals",
+        &[METRICS],
+        &[
+            ga4_metric("user_engagement_duration"),
+            ga4_metric("sessions"),
+        ],
+        ga4::avg_session_seconds,
     ),
-    planned(
+    computed(
         "engagement.actions_per_user",
         Engagement,
         Number,
-        "eventCount / activeUsers",
-        &["ga4"],
+        "GA4 eventCount / activeUsers, both asked for the period itself",
+        &[METRICS],
+        &[ga4_metric("event_count"), ga4_metric("active_users")],
+        ga4::actions_per_user,
     ),
     computed(
         "engagement.active_subscriptions",

@@ -21,6 +21,8 @@ pub struct Explanation {
     pub rows: Vec<StoredRow>,
     /// Whether `rows` are the latest ones because no period was asked for.
     pub latest: bool,
+    /// Data-quality flags GA4 raised on the inputs of `rows`, one line each.
+    pub flags: Vec<String>,
 }
 
 /// The stored rows of one grain.
@@ -94,12 +96,58 @@ pub fn explain(
     }
     .with_context(|| format!("reading the rows of {id}"))?;
 
+    let flags = input_flags(conn, def, &rows).context("reading the GA4 flags")?;
     Ok(Explanation {
         def,
         coverage,
         rows,
         latest: period_start.is_none(),
+        flags,
     })
+}
+
+/// The GA4 metrics a KPI reads, directly or through the KPIs it is computed from.
+fn ga4_inputs(def: &KpiDef, metrics: &mut Vec<&'static str>) {
+    for input in def.inputs {
+        match input {
+            Input::Metric { source, metric } if *source == super::ga4::SOURCE => {
+                if !metrics.contains(metric) {
+                    metrics.push(metric);
+                }
+            }
+            Input::Kpi(id) => {
+                if let Some(other) = catalog().iter().find(|other| other.id == *id) {
+                    ga4_inputs(other, metrics);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The flags on the GA4 inputs of each shown row's period.
+fn input_flags(
+    conn: &Connection,
+    def: &KpiDef,
+    rows: &[StoredRow],
+) -> rusqlite::Result<Vec<String>> {
+    let mut metrics = Vec::new();
+    ga4_inputs(def, &mut metrics);
+    let mut lines = Vec::new();
+    if metrics.is_empty() {
+        return Ok(lines);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows {
+        let grain = row.grain.as_str();
+        if !seen.insert((grain, row.period_start.clone())) {
+            continue;
+        }
+        for flag in super::ga4::flags_for(conn, &metrics, grain, &row.period_start)? {
+            lines.push(format!("{grain:<5}  {}  {flag}", row.period_start));
+        }
+    }
+    Ok(lines)
 }
 
 /// The grain (if the text or the caller fixes one) and the period start to look up.
@@ -255,6 +303,12 @@ impl fmt::Display for Explanation {
                 )?;
             }
             writeln!(out, "  [{}]", row.sources)?;
+        }
+        if !self.flags.is_empty() {
+            writeln!(out, "  GA4 data-quality flags on the inputs:")?;
+            for line in &self.flags {
+                writeln!(out, "    {line}")?;
+            }
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! precomputed period bounds, and rewrites its rows in one transaction.
 //!
 //! Each KPI is declared once in [`catalog()`]; a source plugs in by loading its inputs
-//! ([`stripe`], [`manual`]) into the per-grain [`Frame`] that compute functions read.
+//! ([`stripe`], [`manual`], [`ga4`]) into the per-grain [`Frame`] that compute functions read.
 //!
 //! Limitations: weeks always start on Monday (`business.week_start` is not read yet), and every
 //! recompute computes every period again from all the stored data (only changed rows are
@@ -13,6 +13,7 @@
 pub mod catalog;
 mod compute;
 pub mod explain;
+pub mod ga4;
 mod manual;
 pub mod periods;
 mod store;
@@ -154,6 +155,7 @@ pub fn recompute(
     let sources = Sources {
         stripe: stripe::StripeData::load(&transaction).context("reading the Stripe tables")?,
         manual: manual::ManualData::load(&transaction).context("reading manual metrics")?,
+        ga4: ga4::Ga4Data::load(&transaction).context("reading the GA4 metrics")?,
     };
 
     let mut rows = Vec::new();
@@ -184,6 +186,7 @@ pub fn recompute(
 struct Sources {
     stripe: stripe::StripeData,
     manual: manual::ManualData,
+    ga4: ga4::Ga4Data,
 }
 
 /// The rows of every computed KPI for one grain, in catalog order.
@@ -198,6 +201,7 @@ fn compute_grain(
     };
     let stripe = sources.stripe.frame(&calendar, now.as_second());
     let manual = sources.manual.frame(&calendar, &settings.currency);
+    let ga4 = sources.ga4.frame(&calendar);
     let mut done: HashMap<&'static str, Vec<Series>> = HashMap::new();
     let mut rows = Vec::new();
 
@@ -208,6 +212,7 @@ fn compute_grain(
             settings,
             stripe: stripe.as_ref(),
             manual: &manual,
+            ga4: &ga4,
             done: &done,
         };
         let series = compute(&frame);
@@ -258,6 +263,9 @@ fn calendar_for(
     if let Some((first, last)) = sources.manual.date_range(grain) {
         widen(first, last);
     }
+    if let Some((first, last)) = sources.ga4.date_range(grain) {
+        widen(first, last);
+    }
     range
         .map(|(first, last)| Calendar::new(grain, first, last, tz))
         .transpose()
@@ -274,6 +282,8 @@ pub(crate) struct Frame<'a> {
     pub stripe: Option<&'a stripe::StripeFrame>,
     /// Manual metrics, per period.
     pub manual: &'a manual::ManualFrame,
+    /// GA4 metrics, per period.
+    pub ga4: &'a ga4::Ga4Frame,
     done: &'a HashMap<&'static str, Vec<Series>>,
 }
 

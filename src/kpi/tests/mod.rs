@@ -280,8 +280,8 @@ fn recomputing_twice_gives_identical_rows_and_drops_stale_ones() {
     fixture.exec(
         "INSERT INTO kpis VALUES ('revenue.gross', 'month', '2020-01-01', '', 1, NULL, NULL,
                                   'EUR', 'x', 'x'),
-                                 ('acquisition.visitors', 'day', '2026-01-10', '', 7, NULL,
-                                  NULL, 'count', 'ga4', 'x')",
+                                 ('acquisition.newsletter_signups', 'day', '2026-01-10', '', 7,
+                                  NULL, NULL, 'count', 'klaviyo', 'x')",
         &[],
     );
 
@@ -290,7 +290,7 @@ fn recomputing_twice_gives_identical_rows_and_drops_stale_ones() {
     assert_eq!(
         first.rows,
         rows.len() - 1,
-        "every stored row but the GA4 one is recomputed"
+        "every stored row but the e-mail one is recomputed"
     );
     assert!(
         fixture
@@ -298,7 +298,7 @@ fn recomputing_twice_gives_identical_rows_and_drops_stale_ones() {
             .is_none()
     );
     assert_eq!(
-        fixture.value("acquisition.visitors", "day", "2026-01-10"),
+        fixture.value("acquisition.newsletter_signups", "day", "2026-01-10"),
         Some(7.0)
     );
 
@@ -397,11 +397,11 @@ fn explain_shows_formula_sources_and_the_numbers_of_stored_rows() {
         )
         .is_err()
     );
-    let planned = explain(conn, "acquisition.visitors", None, None)
+    let planned = explain(conn, "acquisition.newsletter_signups", None, None)
         .unwrap()
         .to_string();
     assert!(
-        planned.contains("not computed yet; will come from: ga4"),
+        planned.contains("not computed yet; will come from: klaviyo"),
         "{planned}"
     );
 }
@@ -439,7 +439,7 @@ fn catalog_lists_every_kpi_once_in_stage_order() {
         .filter(|def| def.computed)
         .map(|def| def.id)
         .collect();
-    assert_eq!(computed.len(), 18);
+    assert_eq!(computed.len(), 32);
 }
 
 #[test]

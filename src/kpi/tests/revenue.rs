@@ -366,8 +366,10 @@ fn marketing_spend_feeds_only_its_own_grain_and_period() {
     fixture.spend("month", "2026-01-01", 50.0, "EUR");
     // A breakdown is not the total; another currency stays apart.
     fixture.exec(
-        "INSERT INTO metrics VALUES ('manual', 'marketing_spend', 'month', '2026-02-01',
-                                     'channel=ads', 90, 'EUR', '2026-01-01T00:00:00Z')",
+        "INSERT INTO metrics (source, metric, grain, period_start, dimension, value, unit,
+                              synced_at)
+         VALUES ('manual', 'marketing_spend', 'month', '2026-02-01', 'channel=ads', 90, 'EUR',
+                 '2026-01-01T00:00:00Z')",
         &[],
     );
     fixture.spend("week", "2026-02-09", 20.0, "GBP");

@@ -10,8 +10,8 @@ CREATE TABLE metrics_new (
     dimension    TEXT NOT NULL DEFAULT '',
     value        REAL,
     unit         TEXT NOT NULL,
-    flags        TEXT NOT NULL DEFAULT '',
     synced_at    TEXT NOT NULL,
+    flags        TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (source, metric, grain, period_start, dimension)
 ) STRICT, WITHOUT ROWID;
 

@@ -86,6 +86,8 @@ pub struct Dataset {
     pub first_day: Date,
     /// How many distinct users there are.
     pub pool: u32,
+    /// Each day has from `.0` to `.1` (excluded) visitors.
+    pub daily_visitors: (u32, u32),
     /// Days whose reports are subject to thresholding: small groups are withheld.
     pub thresholded: BTreeSet<Date>,
     /// When set, landing pages beyond the first N (by name) fold into an `(other)` row.
@@ -106,6 +108,7 @@ impl Dataset {
             currency: "EUR".to_owned(),
             first_day,
             pool: 60,
+            daily_visitors: (12, 26),
             thresholded: BTreeSet::new(),
             other_row_after: None,
             sampling: None,
@@ -185,7 +188,8 @@ impl Dataset {
             .map_or(0, |span| span.get_days());
         let seed = self.seed ^ (day as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let mut rng = fastrand::Rng::with_seed(seed);
-        let count = 12 + rng.u32(0..14);
+        let (low, high) = self.daily_visitors;
+        let count = rng.u32(low..high.max(low + 1));
         let mut users = BTreeSet::new();
         while (users.len() as u32) < count.min(self.pool) {
             users.insert(rng.u32(0..self.pool));
