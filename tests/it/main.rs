@@ -3,6 +3,7 @@
 //! feature.
 
 mod cli;
+mod ga4;
 mod helpers;
 mod interrupted;
 mod stripe_faults;
