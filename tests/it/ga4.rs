@@ -370,3 +370,32 @@ async fn a_wrong_property_fails_with_what_to_fix_and_no_secret_is_written_anywhe
         assert!(!database.contains(secret), "{secret} in the warehouse");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_example_configurations_ga4_keys_are_all_known() {
+    let example = include_str!("../../config/kpisync.example.toml");
+    let start = example
+        .find("# [connectors.ga4]")
+        .expect("a GA4 section in the example");
+    let section: String = example[start..]
+        .lines()
+        .take_while(|line| line.starts_with('#'))
+        .map(|line| format!("{}\n", line.trim_start_matches("# ")))
+        .collect();
+    let bench = Ga4Bench::start("Europe/Paris", "").await;
+    let config = std::fs::read_to_string(&bench.bench.config).expect("the configuration");
+    let start = config
+        .find("[connectors.ga4]")
+        .expect("the bench's GA4 section");
+    std::fs::write(
+        &bench.bench.config,
+        format!("{}{section}", &config[..start]),
+    )
+    .expect("writing the configuration");
+    // Every key parses; only the example's key file is missing.
+    let output = bench.bench.kpisync(&["check"]).await;
+    let text = all_output(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("connectors.ga4.credentials"), "{text}");
+    assert!(!text.contains("unknown field"), "{text}");
+}
