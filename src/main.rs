@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod daemon;
 mod kpi;
 mod sync;
 mod warehouse;

@@ -4,7 +4,9 @@ mod check;
 mod demo;
 mod init;
 mod kpis;
+mod logging;
 mod output;
+mod run;
 mod status;
 mod sync;
 
@@ -37,6 +39,17 @@ pub struct Args {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
 
+    /// How log lines on stderr are written
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "KPISYNC_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    log_format: logging::LogFormat,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -49,29 +62,28 @@ enum Command {
     Check,
     /// Sync now, then recompute the KPIs
     Sync(sync::SyncArgs),
-    /// Last run, outcome, rows, cursor and freshness of each connector and stream
-    Status,
+    /// The daemon: sync each connector on its schedule until SIGTERM or SIGINT
+    Run,
+    /// Next and last run, freshness of each connector; exit 1 when some data is stale
+    Status(status::StatusArgs),
     /// Show KPI values
     Kpis(kpis::KpisArgs),
     /// The whole pipeline against built-in fake upstreams, in a scratch database
     Demo(demo::DemoArgs),
 }
 
-/// Sets up `tracing` on stderr; without colours when stderr is not a terminal.
+/// Sets up `tracing` on stderr. The daemon logs what it does (info) by default; the one-shot
+/// commands only warnings, since they print their own results.
 pub fn init_logging(args: &Args) {
-    let default = match (args.quiet, args.verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "info",
+    let default = match (args.quiet, args.verbose, &args.command) {
+        (true, _, _) => "error",
+        // The scheduler crate's own start-up chatter is not worth a line in the journal.
+        (_, 0, Command::Run) => "info,tokio_cron_scheduler=warn",
+        (_, 0, _) => "warn",
+        (_, 1, _) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KPISYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+    logging::init(args.log_format, default);
 }
 
 /// Runs the command; the exit code follows the contract.
@@ -84,7 +96,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Init(init) => init::run(init),
         Command::Check => check::run(&context).await,
         Command::Sync(sync) => sync::run(&context, sync).await,
-        Command::Status => status::run(&context),
+        Command::Run => run::run(&context).await,
+        Command::Status(status) => status::run(&context, status),
         Command::Kpis(kpis) => kpis::run(&context, kpis),
         Command::Demo(demo) => demo::run(&context, demo).await,
     }

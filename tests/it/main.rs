@@ -3,6 +3,7 @@
 //! feature.
 
 mod cli;
+mod daemon;
 mod ga4;
 mod helpers;
 mod interrupted;
