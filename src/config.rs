@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use connectors::Connector;
 use connectors::ga4::{Ga4Business, Ga4Config};
@@ -47,6 +48,8 @@ struct RawConfig {
     connectors: RawConnectors,
     #[serde(default)]
     targets: RawTargets,
+    #[serde(default)]
+    daemon: RawDaemon,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +89,34 @@ struct RawConnectors {
     ga4: Option<Ga4Config>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    #[serde(default = "default_shutdown_timeout_seconds")]
+    shutdown_timeout_seconds: u64,
+    #[serde(default = "default_max_jitter_seconds")]
+    max_jitter_seconds: u64,
+    stale_after_hours: Option<u64>,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        RawDaemon {
+            shutdown_timeout_seconds: default_shutdown_timeout_seconds(),
+            max_jitter_seconds: default_max_jitter_seconds(),
+            stale_after_hours: None,
+        }
+    }
+}
+
+fn default_shutdown_timeout_seconds() -> u64 {
+    30
+}
+
+fn default_max_jitter_seconds() -> u64 {
+    30
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTargets {
@@ -110,6 +141,21 @@ pub struct Config {
     pub connectors: Vec<ConnectorEntry>,
     /// Monthly and weekly targets.
     pub targets: Vec<Target>,
+    /// How `kpisync run` behaves.
+    pub daemon: DaemonSettings,
+}
+
+/// `[daemon]`: how `kpisync run` stops, spreads its runs and judges freshness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonSettings {
+    /// How long a stop waits for running syncs to reach a batch boundary. Default 30 s.
+    pub shutdown_timeout: Duration,
+    /// The longest random delay before a scheduled run; a tenth of the schedule's interval
+    /// when that is shorter. Default 30 s.
+    pub max_jitter: Duration,
+    /// Data older than this makes `kpisync status` fail; `None` means two schedule intervals
+    /// plus one hour, per connector.
+    pub stale_after: Option<Duration>,
 }
 
 /// `[business]`.
@@ -145,6 +191,8 @@ pub struct ConnectorEntry {
     pub enabled: bool,
     /// Its cron schedule, as written.
     pub schedule: String,
+    /// Its whole-request timeout.
+    pub timeout: Duration,
     kind: ConnectorKind,
 }
 
@@ -229,6 +277,7 @@ impl Config {
                 name: "stripe",
                 enabled: stripe.enabled,
                 schedule: stripe.schedule.clone(),
+                timeout: Duration::from_secs(stripe.timeout_seconds),
                 kind: ConnectorKind::Stripe(stripe),
             });
         }
@@ -243,6 +292,7 @@ impl Config {
                 name: "ga4",
                 enabled: ga4.enabled,
                 schedule: ga4.schedule.clone(),
+                timeout: Duration::from_secs(ga4.timeout_seconds),
                 kind: ConnectorKind::Ga4(Box::new(ga4), business),
             });
         }
@@ -258,6 +308,7 @@ impl Config {
             business,
             connectors,
             targets,
+            daemon: check_daemon(raw.daemon)?,
         })
     }
 
@@ -312,8 +363,36 @@ fn check_business(raw: RawBusiness) -> Result<Business, ConfigError> {
     })
 }
 
-/// Accepts standard 5-field cron expressions and 6-field ones with seconds first.
-pub fn check_schedule(key: &str, expression: &str) -> Result<(), ConfigError> {
+fn check_daemon(raw: RawDaemon) -> Result<DaemonSettings, ConfigError> {
+    if !(1..=3600).contains(&raw.shutdown_timeout_seconds) {
+        return Err(ConfigError(format!(
+            "daemon.shutdown_timeout_seconds: {} is not between 1 and 3600",
+            raw.shutdown_timeout_seconds
+        )));
+    }
+    if raw.max_jitter_seconds > 3600 {
+        return Err(ConfigError(format!(
+            "daemon.max_jitter_seconds: {} is more than 3600",
+            raw.max_jitter_seconds
+        )));
+    }
+    if raw.stale_after_hours == Some(0) {
+        return Err(ConfigError(
+            "daemon.stale_after_hours: 0 would call every connector stale".into(),
+        ));
+    }
+    Ok(DaemonSettings {
+        shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_seconds),
+        max_jitter: Duration::from_secs(raw.max_jitter_seconds),
+        stale_after: raw
+            .stale_after_hours
+            .map(|hours| Duration::from_secs(hours.saturating_mul(3600))),
+    })
+}
+
+/// Accepts standard 5-field cron expressions and 6-field ones with seconds first, and returns
+/// the parsed expression. Day of month and day of week combine as in crontab: either matches.
+pub fn check_schedule(key: &str, expression: &str) -> Result<croner::Cron, ConfigError> {
     use croner::parser::{CronParser, Seconds};
 
     let fields = expression.split_whitespace().count();
@@ -327,7 +406,6 @@ pub fn check_schedule(key: &str, expression: &str) -> Result<(), ConfigError> {
         .seconds(Seconds::Optional)
         .build()
         .parse(expression)
-        .map(|_| ())
         .map_err(|error| {
             ConfigError(format!(
                 "{key}: {expression:?} is not a cron expression: {error}"

@@ -1,11 +1,25 @@
-//! `kpisync status`: per connector and stream, the last run, its outcome, rows, the saved
-//! cursor, how fresh the data is, and the last error or warnings.
+//! `kpisync status`: per connector, the next scheduled run, the last run's outcome and how old
+//! the data is; per stream, the last run, rows, the saved cursor and the last error or
+//! warnings. Exits 1 when an enabled connector's data is older than its threshold, so that it
+//! can serve as a monitoring check.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use rusqlite::params;
 
 use super::{Context, output};
+use crate::config::Config;
+use crate::daemon::health::{ConnectorHealth, human, stale_after};
+use crate::daemon::schedule::Schedule;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Data older than this many hours is stale [default: daemon.stale_after_hours, else two
+    /// schedule intervals plus one hour]
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(1..))]
+    stale_after_hours: Option<u64>,
+}
 
 /// One line of the status table.
 struct StreamStatus {
@@ -20,7 +34,7 @@ struct StreamStatus {
     last_ok: Option<String>,
 }
 
-pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
+pub fn run(context: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
     let (warehouse, path) = context.open_warehouse(&config)?;
     println!("warehouse {}", super::shown(&path));
@@ -30,12 +44,95 @@ pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
         println!("{note}");
     }
 
+    let now = jiff::Timestamp::now();
+    let threshold = args
+        .stale_after_hours
+        .map(|hours| Duration::from_secs(hours.saturating_mul(3600)))
+        .or(config.daemon.stale_after);
+    let stale = print_connectors(&config, warehouse.conn(), threshold, now)?;
+
     let statuses = load(warehouse.conn())?;
     if statuses.is_empty() {
-        println!("no sync has run yet: `kpisync sync`");
-        return Ok(ExitCode::SUCCESS);
+        println!("no sync has run yet: `kpisync sync`, or start the service");
+    } else {
+        print_streams(statuses, now);
     }
-    let now = jiff::Timestamp::now();
+    for line in &stale {
+        println!("stale: {line}");
+    }
+    Ok(if stale.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The per-connector table; returns one line per enabled connector whose data is stale.
+fn print_connectors(
+    config: &Config,
+    conn: &rusqlite::Connection,
+    threshold: Option<Duration>,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Vec<String>> {
+    let mut table = output::table([
+        "connector",
+        "schedule",
+        "next run",
+        "last run",
+        "result",
+        "data age",
+        "stale after",
+    ]);
+    let mut stale = Vec::new();
+    for entry in &config.connectors {
+        let key = format!("connectors.{}.schedule", entry.name);
+        let schedule = Schedule::parse(&key, &entry.schedule, config.business.timezone.clone())?;
+        let health = ConnectorHealth::load(conn, entry.name)?;
+        let local = |at: jiff::Timestamp| {
+            at.to_zoned(config.business.timezone.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        };
+        let limit = stale_after(&schedule, threshold, now);
+        let age = health.age(now);
+        let next = match (entry.enabled, schedule.next_after(now)) {
+            (false, _) => "disabled".to_owned(),
+            (true, Some(next)) => local(next),
+            (true, None) => "never".to_owned(),
+        };
+        if entry.enabled {
+            let limit_signed =
+                jiff::SignedDuration::try_from(limit).unwrap_or(jiff::SignedDuration::MAX);
+            match age {
+                None => stale.push(format!("{} was never synced completely", entry.name)),
+                Some(age) if age > limit_signed => stale.push(format!(
+                    "{} data is {} old, more than {}",
+                    entry.name,
+                    human(age),
+                    human(limit_signed)
+                )),
+                Some(_) => {}
+            }
+        }
+        table.add_row([
+            entry.name.to_owned(),
+            entry.schedule.clone(),
+            next,
+            health
+                .last_started
+                .map(local)
+                .unwrap_or_else(|| "never".into()),
+            health.last_outcome.clone().unwrap_or_else(|| "—".into()),
+            age.map(human).unwrap_or_else(|| "never synced".into()),
+            human(jiff::SignedDuration::try_from(limit).unwrap_or(jiff::SignedDuration::MAX)),
+        ]);
+    }
+    println!("{table}");
+    Ok(stale)
+}
+
+/// The per-stream table.
+fn print_streams(statuses: Vec<StreamStatus>, now: jiff::Timestamp) {
     let mut table = output::table([
         "connector",
         "stream",
@@ -76,7 +173,6 @@ pub fn run(context: &Context) -> anyhow::Result<ExitCode> {
         ]);
     }
     println!("{table}");
-    Ok(ExitCode::SUCCESS)
 }
 
 fn load(conn: &rusqlite::Connection) -> anyhow::Result<Vec<StreamStatus>> {

@@ -148,6 +148,38 @@ fn a_missing_file_is_named() {
 }
 
 #[test]
+fn the_daemon_section_has_defaults_and_checked_values() {
+    let config = load(VALID).unwrap();
+    assert_eq!(config.daemon.shutdown_timeout.as_secs(), 30);
+    assert_eq!(config.daemon.max_jitter.as_secs(), 30);
+    assert_eq!(config.daemon.stale_after, None);
+
+    let set = format!(
+        "{VALID}\n[daemon]\nshutdown_timeout_seconds = 5\nmax_jitter_seconds = 0\n\
+         stale_after_hours = 12\n"
+    );
+    let config = load(&set).unwrap();
+    assert_eq!(config.daemon.shutdown_timeout.as_secs(), 5);
+    assert!(config.daemon.max_jitter.is_zero());
+    assert_eq!(
+        config.daemon.stale_after.map(|d| d.as_secs()),
+        Some(12 * 3600)
+    );
+
+    for (bad, key) in [
+        (
+            "shutdown_timeout_seconds = 0",
+            "daemon.shutdown_timeout_seconds",
+        ),
+        ("stale_after_hours = 0", "daemon.stale_after_hours"),
+        ("shutdown_timeout = 5", "shutdown_timeout"),
+    ] {
+        let error = error_of(&format!("{VALID}\n[daemon]\n{bad}\n"));
+        assert!(error.contains(key), "{bad}: {error}");
+    }
+}
+
+#[test]
 fn a_ga4_section_loads_with_a_numeric_property_and_refuses_unknown_keys() {
     let ga4 = "\n[connectors.ga4]\nproperty_id = 123456789\ncredentials_file = \"/nonexistent\"\n";
     let config = load(&format!("{VALID}{ga4}")).unwrap();
