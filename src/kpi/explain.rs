@@ -110,10 +110,10 @@ pub fn explain(
 fn ga4_inputs(def: &KpiDef, metrics: &mut Vec<&'static str>) {
     for input in def.inputs {
         match input {
-            Input::Metric { source, metric } if *source == super::ga4::SOURCE => {
-                if !metrics.contains(metric) {
-                    metrics.push(metric);
-                }
+            Input::Metric { source, metric }
+                if *source == super::ga4::SOURCE && !metrics.contains(metric) =>
+            {
+                metrics.push(metric);
             }
             Input::Kpi(id) => {
                 if let Some(other) = catalog().iter().find(|other| other.id == *id) {

@@ -422,3 +422,79 @@ pub fn plan(
     recent.extend(older);
     recent
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+
+    use super::*;
+
+    #[test]
+    fn period_values_name_their_first_day() {
+        assert_eq!(Grain::Day.parse_period("20260304"), Some(date(2026, 3, 4)));
+        // ISO week 1 of 2026 starts on Monday 29 December 2025.
+        assert_eq!(Grain::Week.parse_period("202601"), Some(date(2025, 12, 29)));
+        assert_eq!(Grain::Week.parse_period("202653"), Some(date(2026, 12, 28)));
+        assert_eq!(Grain::Month.parse_period("202602"), Some(date(2026, 2, 1)));
+        assert_eq!(
+            Grain::Week.parse_period("202554"),
+            None,
+            "2025 has 52 weeks"
+        );
+        assert_eq!(Grain::Day.parse_period("2026-03-04"), None);
+        assert_eq!(Grain::Week.start_of(date(2026, 3, 8)), date(2026, 3, 2));
+        assert_eq!(Grain::Month.last_day(date(2026, 2, 1)), date(2026, 2, 28));
+    }
+
+    #[test]
+    fn recent_periods_come_first_and_a_gap_closes_when_the_backfill_reaches_them() {
+        let roles = EventRoles(Vec::new());
+        let specs = specs(&roles, &[]);
+        let today = date(2026, 3, 10);
+        let start = date(2026, 1, 1);
+        let units = plan(&specs, &Ga4Cursor::default(), start, today, 3);
+        let first = &units[0];
+        assert_eq!(
+            (first.grain, first.from, first.to),
+            (Grain::Day, date(2026, 3, 7), today)
+        );
+        let backfill: Vec<_> = units
+            .iter()
+            .filter(|unit| unit.grain == Grain::Day && unit.spec == 0)
+            .map(|unit| (unit.from, unit.to))
+            .collect();
+        assert_eq!(
+            backfill,
+            [
+                (date(2026, 3, 7), today),
+                (date(2026, 1, 1), date(2026, 1, 31)),
+                (date(2026, 2, 1), date(2026, 3, 3)),
+                (date(2026, 3, 4), date(2026, 3, 6)),
+            ]
+        );
+
+        let mut cursor = Ga4Cursor::default();
+        let day_units: Vec<_> = units
+            .iter()
+            .filter(|unit| unit.grain == Grain::Day && unit.spec == 0)
+            .collect();
+        cursor.advance(day_units[0], &specs[0], start);
+        let position = cursor.position(Grain::Day, &specs[0]).unwrap().clone();
+        assert_eq!(position.through, None, "the recent run is ahead of a gap");
+        assert_eq!(position.ahead, Some((date(2026, 3, 7), today)));
+        for unit in &day_units[1..] {
+            cursor.advance(unit, &specs[0], start);
+        }
+        let position = cursor.position(Grain::Day, &specs[0]).unwrap();
+        assert_eq!((position.through, position.ahead), (Some(today), None));
+
+        // The next run reads only the recent days again.
+        let again = plan(&specs, &cursor, start, today, 3);
+        let days: Vec<_> = again
+            .iter()
+            .filter(|unit| unit.grain == Grain::Day && unit.spec == 0)
+            .collect();
+        assert_eq!(days.len(), 1);
+        assert_eq!((days[0].from, days[0].to), (date(2026, 3, 7), today));
+    }
+}

@@ -26,7 +26,8 @@ pub struct TestKey {
 pub fn test_key() -> &'static TestKey {
     static KEY: OnceLock<TestKey> = OnceLock::new();
     KEY.get_or_init(|| {
-        // Generation only fails when the system has no randomness, where no test can run.
+        // Generating and exporting a key only fail when the system has no randomness or no
+        // memory, where no test can run anyway.
         let pair = KeyPair::generate(KeySize::Rsa2048).expect("an RSA key for the fake GA4");
         let pkcs8 = pair.as_der().expect("the fake GA4 key as PKCS#8");
         TestKey {

@@ -8,6 +8,8 @@ use jiff::civil::{Date, date};
 use serde_json::json;
 
 use super::*;
+use crate::ga4::api::ReportResponse;
+use crate::ga4::plan::Grain;
 use crate::ga4::{Ga4Business, Ga4Config, Ga4Connector, Ga4Cursor, STREAM};
 use crate::schema::{Batch, MetricRow};
 use crate::{BatchSink, Connector, ConnectorError, ReadContext};
@@ -259,9 +261,6 @@ async fn a_report_that_fills_exactly_one_page_asks_no_more() {
         .unwrap();
     assert_eq!(calls, 0);
 }
-
-use crate::ga4::api::ReportResponse;
-use crate::ga4::plan::Grain;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thresholded_day_is_flagged_and_its_small_groups_are_not_zeros() {
