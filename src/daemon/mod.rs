@@ -11,7 +11,9 @@
 //!   exits 0. After `daemon.shutdown_timeout_seconds`, or on a second signal, it exits at once,
 //!   still 0: every batch is one SQLite transaction, so none is left half-written.
 //! - SIGHUP reloads the configuration; a bad one is reported and the running one kept.
-//! - systemd: `READY=1`, `STATUS=`, `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1` ([`notify`]).
+//! - systemd: `READY=1`, `STATUS=`, `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1` ([`notify`]). If
+//!   the ticker goes quiet the watchdog is no longer fed and the daemon stops with exit code 1,
+//!   for systemd to restart it.
 //!
 //! Limitations: a reload cannot move the warehouse (restart for that), and a wall clock set back
 //! delays the next runs by as much, since due times are wall-clock instants.
@@ -45,8 +47,8 @@ use runner::{Finished, Job};
 use slots::Slots;
 use ticker::Ticker;
 
-/// Without a tick for this long the ticker is considered dead, and the watchdog is no longer
-/// fed, so that systemd restarts the service.
+/// Without a tick for this long the ticker is considered dead: the daemon stops with an error,
+/// so that systemd restarts it (and stops feeding the watchdog meanwhile).
 const TICKER_SILENCE: Duration = Duration::from_secs(30);
 
 /// How long an immediate exit waits for the batch being written, to close the open run rows.
@@ -95,14 +97,16 @@ pub async fn run(
     let status = daemon.slots.status_line(Timestamp::now());
     daemon.notifier.ready(&status);
 
+    // The health check feeds the watchdog when systemd asked for one, and notices a dead ticker
+    // either way.
     let watchdog_period = Notifier::watchdog_period();
-    let mut watchdog = tokio::time::interval(watchdog_period.unwrap_or(Duration::from_secs(3600)));
-    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut health = tokio::time::interval(watchdog_period.unwrap_or(TICKER_SILENCE / 2));
+    health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = Instant::now();
 
     // Runs missed while the daemon was down start now, not at the first tick.
     daemon.start_due(Timestamp::now());
-    let stop_signal = loop {
+    let stop = loop {
         tokio::select! {
             Some(()) = ticker.ticks.recv() => {
                 last_tick = Instant::now();
@@ -110,15 +114,16 @@ pub async fn run(
             }
             Some(finished) = finished_rx.recv() => daemon.slots.finished(finished),
             _ = hangup.recv() => daemon.reload().await,
-            _ = terminate.recv() => break "SIGTERM",
-            _ = interrupt.recv() => break "SIGINT",
-            _ = watchdog.tick(), if watchdog_period.is_some() => {
-                // Fed only while ticks arrive: a stalled scheduler gets the service restarted.
-                if last_tick.elapsed() < TICKER_SILENCE {
-                    daemon.notifier.ping();
-                } else {
+            _ = terminate.recv() => break Stop::Signal("SIGTERM"),
+            _ = interrupt.recv() => break Stop::Signal("SIGINT"),
+            _ = health.tick() => {
+                if last_tick.elapsed() > TICKER_SILENCE {
                     let silent_secs = last_tick.elapsed().as_secs();
-                    error!(silent_secs, "no tick from the scheduler; not feeding the watchdog");
+                    error!(silent_secs, "the scheduler stopped ticking");
+                    break Stop::TickerSilent;
+                }
+                if watchdog_period.is_some() {
+                    daemon.notifier.ping();
                 }
             }
         }
@@ -126,9 +131,16 @@ pub async fn run(
     };
 
     ticker.stop().await;
-    daemon
-        .shut_down(stop_signal, &mut terminate, &mut interrupt)
-        .await
+    daemon.shut_down(stop, &mut terminate, &mut interrupt).await
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// Asked to: SIGTERM or SIGINT.
+    Signal(&'static str),
+    /// The ticker went quiet; a restart is the cure.
+    TickerSilent,
 }
 
 /// The daemon's state between events.
@@ -225,12 +237,15 @@ impl Daemon {
     /// Stops: no new run, running ones cancelled and waited for within the time limit.
     async fn shut_down(
         mut self,
-        stop_signal: &str,
+        stop: Stop,
         terminate: &mut Signal,
         interrupt: &mut Signal,
     ) -> anyhow::Result<ExitCode> {
         let running = self.slots.running();
-        info!(signal = stop_signal, running = ?running, "stopping");
+        match stop {
+            Stop::Signal(signal) => info!(signal, running = ?running, "stopping"),
+            Stop::TickerSilent => error!(running = ?running, "stopping to be restarted"),
+        }
         let status = if running.is_empty() {
             "stopping".to_owned()
         } else {
@@ -261,7 +276,10 @@ impl Daemon {
             }
         }
         info!("stopped");
-        Ok(ExitCode::SUCCESS)
+        Ok(match stop {
+            Stop::Signal(_) => ExitCode::SUCCESS,
+            Stop::TickerSilent => ExitCode::from(1),
+        })
     }
 }
 
