@@ -194,3 +194,18 @@ fn a_ga4_section_loads_with_a_numeric_property_and_refuses_unknown_keys() {
     let error = error_of(&format!("{VALID}{ga4}lookback = 3\n"));
     assert!(error.contains("lookback"), "{error}");
 }
+
+#[test]
+fn the_service_configuration_loads_and_names_its_credential() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/kpisync.toml");
+    let config = Config::load(Some(&path)).unwrap();
+    assert_eq!(
+        config.warehouse_path,
+        Path::new("/var/lib/kpisync/kpisync.db")
+    );
+    let ConnectorKind::Stripe(stripe) = &config.connectors[0].kind else {
+        panic!("the service configuration starts with Stripe");
+    };
+    assert_eq!(stripe.api_key_credential.as_deref(), Some("stripe"));
+    assert_eq!(config.daemon.shutdown_timeout.as_secs(), 30);
+}
