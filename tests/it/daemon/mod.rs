@@ -251,7 +251,7 @@ async fn a_stop_in_the_middle_of_a_sync_exits_0_in_time_with_whole_batches_only(
 async fn a_second_signal_exits_at_once_without_storing_the_blocked_batch() {
     let extra = "schedule = \"0 0 1 1 *\"\n\n[daemon]\nshutdown_timeout_seconds = 60";
     let bench = Bench::start_with(Dataset::e2e(), extra).await;
-    slow_upstream(&bench, 1000);
+    slow_upstream(&bench, 2000);
     let mut daemon = Daemon::start(&bench, None);
     daemon
         .expect_notified("READY=1", |line| line == "READY=1")
@@ -266,7 +266,7 @@ async fn a_second_signal_exits_at_once_without_storing_the_blocked_batch() {
     // does a graceful stop.
     let blocker = open(&bench.database);
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     daemon.signal("TERM");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(daemon.is_running(), "the first signal waits for the batch");
