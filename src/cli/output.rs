@@ -27,11 +27,28 @@ pub fn value(value: Option<f64>, unit: &str) -> String {
         "count" if value.fract() == 0.0 => format!("{value:.0}"),
         "count" => format!("{value:.2}"),
         "seconds" => format!("{value:.0} s"),
-        currency => {
-            let decimals = iso_currency::Currency::from_code(currency)
-                .and_then(|code| code.exponent())
-                .unwrap_or(2) as usize;
-            format!("{value:.decimals$} {currency}")
-        }
+        unit => match iso_currency::Currency::from_code(unit) {
+            Some(currency) => {
+                let decimals = currency.exponent().unwrap_or(2) as usize;
+                format!("{value:.decimals$} {unit}")
+            }
+            // Plain numbers (actions per user, a score) need no unit beside them.
+            None => format!("{value:.2}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value;
+
+    #[test]
+    fn values_read_as_people_expect() {
+        assert_eq!(value(None, "ratio"), "—");
+        assert_eq!(value(Some(0.1234), "ratio"), "12.3 %");
+        assert_eq!(value(Some(3.0), "count"), "3");
+        assert_eq!(value(Some(1000.0), "JPY"), "1000 JPY");
+        assert_eq!(value(Some(1.2345), "KWD"), "1.234 KWD");
+        assert_eq!(value(Some(17.2222), "number"), "17.22");
     }
 }
