@@ -68,9 +68,10 @@ pub struct StripeConfig {
     /// Whole-request timeout, seconds. Default 60.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
-    /// Client-side request rate limit. Default 20 per second (Stripe allows 100 live, 25 test).
-    #[serde(default = "default_requests_per_second")]
-    pub requests_per_second: u32,
+    /// Client-side request rate limit, 0 for none. Default 20 per second against Stripe's own
+    /// API (which allows 100 live, 25 in test mode), none against another `base_url` (a local
+    /// fake or a test server, which has no such limit to respect).
+    pub requests_per_second: Option<u32>,
 }
 
 fn default_true() -> bool {
@@ -93,9 +94,8 @@ fn default_timeout_seconds() -> u64 {
     60
 }
 
-fn default_requests_per_second() -> u32 {
-    20
-}
+/// The client-side rate limit against Stripe's own API.
+const STRIPE_REQUESTS_PER_SECOND: u32 = 20;
 
 impl StripeConfig {
     /// Resolves the key and builds the connector; errors name the configuration key.
@@ -117,7 +117,13 @@ impl StripeConfig {
 
         let mut http = HttpSettings::new("stripe", &self.base_url);
         http.timeout = Duration::from_secs(self.timeout_seconds);
-        http.requests_per_second = self.requests_per_second;
+        http.requests_per_second = self.requests_per_second.unwrap_or_else(|| {
+            if is_stripe_api(&self.base_url) {
+                STRIPE_REQUESTS_PER_SECOND
+            } else {
+                0
+            }
+        });
         http.retry_hint_header = Some("stripe-should-retry");
         http.default_headers = vec![("stripe-version", API_VERSION.to_owned())];
         http.error_message = error_message;
@@ -132,6 +138,17 @@ impl StripeConfig {
             page_size: 100,
         })
     }
+}
+
+/// Whether `base_url` is Stripe's own API, whose rate limits the default limit respects.
+fn is_stripe_api(base_url: &str) -> bool {
+    reqwest::Url::parse(base_url)
+        .ok()
+        .and_then(|url| {
+            url.host_str()
+                .map(|host| host.eq_ignore_ascii_case("api.stripe.com"))
+        })
+        .unwrap_or(false)
 }
 
 /// The mode a key's objects are in: `sk_live_…` live, `sk_test_…` test; unknown otherwise.
@@ -339,6 +356,15 @@ mod tests {
             error_message(body).unwrap(),
             "m (type invalid_request_error, code lock_timeout)"
         );
+    }
+
+    #[test]
+    fn the_default_rate_limit_applies_to_stripe_only() {
+        assert!(is_stripe_api("https://api.stripe.com"));
+        assert!(is_stripe_api("https://API.stripe.com/"));
+        assert!(!is_stripe_api("http://127.0.0.1:12111"));
+        assert!(!is_stripe_api("https://api.stripe.com.example.org"));
+        assert!(!is_stripe_api("not a url"));
     }
 
     #[test]
