@@ -40,7 +40,8 @@ fn instant(seconds: Option<i64>) -> Value {
     seconds.and_then(iso_instant).into()
 }
 
-/// The fields every listed object has.
+/// The fields every listed object has. The object types below repeat them, so that one
+/// decoding pass reads an object whole.
 #[derive(Debug, Deserialize)]
 pub struct Header {
     /// Stripe id.
@@ -90,23 +91,83 @@ pub fn parse_object(
     raw: &RawValue,
     version: i64,
 ) -> Result<Parsed, ObjectError> {
-    let text = raw.get();
-    let header: Header = decode(text)?;
-    let values = match table.name {
-        "stripe_charges" => charge_values(&header, decode(text)?),
-        "stripe_refunds" => refund_values(&header, decode(text)?),
-        "stripe_customers" => customer_values(&header, decode(text)?),
-        "stripe_subscriptions" => subscription_values(&header, decode(text)?),
-        "stripe_invoices" => invoice_values(&header, decode(text)?),
-        _ => balance_transaction_values(&header, decode(text)?),
+    parse_owned(table, raw.to_owned(), version).map_err(|rejected| rejected.error)
+}
+
+/// An object [`parse_owned`] refused, handed back with the reason.
+pub struct Rejected {
+    /// What is wrong with it.
+    pub error: ObjectError,
+    /// The object, as received.
+    pub raw: Box<RawValue>,
+}
+
+/// Like [`parse_object`], taking the raw JSON, which becomes the row's `raw` without a copy.
+pub fn parse_owned(
+    table: &'static TableSpec,
+    raw: Box<RawValue>,
+    version: i64,
+) -> Result<Parsed, Rejected> {
+    // One pass of serde_json over the object. Only when it fails is the object decoded again,
+    // header first and with the path tracked, for a message that names the field.
+    let (header, values) = match typed_values(table, raw.get()) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let error = explain(table, raw.get(), &error);
+            return Err(Rejected { error, raw });
+        }
     };
+    let text: Box<str> = raw.into();
     let row = Row {
         table,
         values,
-        raw: text.to_owned(),
+        raw: text.into_string(),
         version,
     };
     Ok(Parsed { header, row })
+}
+
+/// Decodes a listed object type that carries the header fields, moving them into a [`Header`].
+macro_rules! split_header {
+    ($text:expr, $kind:ty, $values:ident) => {{
+        let mut object: $kind = serde_json::from_str($text)?;
+        let header = Header {
+            id: std::mem::take(&mut object.id),
+            created: object.created,
+            livemode: object.livemode,
+        };
+        let values = $values(&header, object);
+        (header, values)
+    }};
+}
+
+fn typed_values(
+    table: &'static TableSpec,
+    text: &str,
+) -> Result<(Header, Vec<Value>), serde_json::Error> {
+    Ok(match table.name {
+        "stripe_charges" => split_header!(text, Charge, charge_values),
+        "stripe_refunds" => split_header!(text, Refund, refund_values),
+        "stripe_customers" => split_header!(text, Customer, customer_values),
+        "stripe_subscriptions" => split_header!(text, Subscription, subscription_values),
+        "stripe_invoices" => split_header!(text, Invoice, invoice_values),
+        _ => split_header!(text, BalanceTransaction, balance_transaction_values),
+    })
+}
+
+/// The error of an object the fast decoder refused, naming the offending field.
+fn explain(table: &'static TableSpec, text: &str, error: &serde_json::Error) -> ObjectError {
+    let detailed = decode::<Header>(text).and_then(|_| match table.name {
+        "stripe_charges" => decode::<Charge>(text).map(drop),
+        "stripe_refunds" => decode::<Refund>(text).map(drop),
+        "stripe_customers" => decode::<Customer>(text).map(drop),
+        "stripe_subscriptions" => decode::<Subscription>(text).map(drop),
+        "stripe_invoices" => decode::<Invoice>(text).map(drop),
+        _ => decode::<BalanceTransaction>(text).map(drop),
+    });
+    detailed
+        .err()
+        .unwrap_or_else(|| ObjectError(error.to_string()))
 }
 
 /// The table an object of Stripe type `object` (its `object` field) belongs to.
@@ -134,6 +195,10 @@ fn common(header: &Header) -> [Value; 2] {
 
 #[derive(Debug, Deserialize)]
 struct Charge {
+    id: String,
+    created: i64,
+    #[serde(default)]
+    livemode: Option<bool>,
     amount: Option<i64>,
     amount_captured: Option<i64>,
     amount_refunded: Option<i64>,
@@ -179,6 +244,10 @@ fn charge_values(header: &Header, charge: Charge) -> Vec<Value> {
 
 #[derive(Debug, Deserialize)]
 struct Refund {
+    id: String,
+    created: i64,
+    #[serde(default)]
+    livemode: Option<bool>,
     amount: Option<i64>,
     currency: Option<String>,
     status: Option<String>,
@@ -206,6 +275,10 @@ fn refund_values(header: &Header, refund: Refund) -> Vec<Value> {
 
 #[derive(Debug, Deserialize)]
 struct Customer {
+    id: String,
+    created: i64,
+    #[serde(default)]
+    livemode: Option<bool>,
     email: Option<String>,
     currency: Option<String>,
     delinquent: Option<bool>,
@@ -225,6 +298,10 @@ fn customer_values(header: &Header, customer: Customer) -> Vec<Value> {
 
 #[derive(Debug, Deserialize)]
 struct BalanceTransaction {
+    id: String,
+    created: i64,
+    #[serde(default)]
+    livemode: Option<bool>,
     #[serde(rename = "type")]
     kind: Option<String>,
     amount: Option<i64>,
@@ -261,6 +338,10 @@ fn balance_transaction_values(header: &Header, transaction: BalanceTransaction) 
 
 #[derive(Debug, Deserialize)]
 struct Invoice {
+    id: String,
+    created: i64,
+    #[serde(default)]
+    livemode: Option<bool>,
     customer: Option<Expandable>,
     /// Before the 2025-03-31 API version.
     subscription: Option<Expandable>,
@@ -324,6 +405,10 @@ fn invoice_values(header: &Header, invoice: Invoice) -> Vec<Value> {
 
 #[derive(Debug, Deserialize)]
 struct Subscription {
+    id: String,
+    created: i64,
+    #[serde(default)]
+    livemode: Option<bool>,
     customer: Option<Expandable>,
     status: Option<String>,
     start_date: Option<i64>,

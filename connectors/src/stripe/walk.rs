@@ -248,7 +248,7 @@ pub async fn read_events(
     pager
         .walk(connector, cursor, start, now, sink, |raw, index, walk| {
             let event: Event = serde_json::from_str(raw.get()).map_err(|error| {
-                let id = id_of(raw).unwrap_or_else(|| format!("#{index}"));
+                let id = id_of(&raw).unwrap_or_else(|| format!("#{index}"));
                 ConnectorError::Decode {
                     endpoint: EVENTS_PATH.into(),
                     message: format!("event {id}: {error}"),
@@ -283,7 +283,7 @@ impl Pager {
         mut parse: F,
     ) -> Result<(), ConnectorError>
     where
-        F: FnMut(&RawValue, usize, &mut Walk) -> Result<Option<Parsed>, ConnectorError>,
+        F: FnMut(Box<RawValue>, usize, &mut Walk) -> Result<Option<Parsed>, ConnectorError>,
     {
         let mut walk = cursor.walk.clone().unwrap_or(Walk {
             from: start,
@@ -312,12 +312,17 @@ impl Pager {
                 Err(error) => return Err(error),
             };
 
+            // Read before the objects move into their rows.
+            let last_id = page.data.last().and_then(|raw| id_of(raw));
+            let finished = !page.has_more || last_id.is_none();
+
             let mut batch = Batch {
                 requests: 1,
+                rows: Vec::with_capacity(page.data.len()),
                 ..Batch::default()
             };
             let mut skipped = 0;
-            for (index, raw) in page.data.iter().enumerate() {
+            for (index, raw) in page.data.into_iter().enumerate() {
                 match parse(raw, index, &mut walk)? {
                     Some(parsed) if connector.accepts(&parsed) => batch.rows.push(parsed.row),
                     Some(_) => skipped += 1,
@@ -331,8 +336,6 @@ impl Pager {
 
             // The watermark moves only once the whole window is stored; until then the cursor
             // records the position after this page, which is where a new run resumes.
-            let last_id = page.data.last().and_then(|raw| id_of(raw));
-            let finished = !page.has_more || last_id.is_none();
             let next = if finished {
                 ListCursor {
                     watermark: walk.newest.or(self.empty_watermark),
@@ -388,15 +391,15 @@ impl Pager {
 
 fn parse(
     list: &List,
-    raw: &RawValue,
+    raw: Box<RawValue>,
     index: usize,
     version: i64,
 ) -> Result<Parsed, ConnectorError> {
-    objects::parse_object(list.table, raw, version).map_err(|error| {
-        let id = id_of(raw).unwrap_or_else(|| format!("#{index}"));
+    objects::parse_owned(list.table, raw, version).map_err(|rejected| {
+        let id = id_of(&rejected.raw).unwrap_or_else(|| format!("#{index}"));
         ConnectorError::Decode {
             endpoint: list.path.into(),
-            message: format!("object {id}: {error}"),
+            message: format!("object {id}: {}", rejected.error),
         }
     })
 }
