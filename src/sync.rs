@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use connectors::{BatchSink, Connector, ConnectorError, ReadContext};
+use connectors::{Batch, BatchSink, Connector, ConnectorError, ReadContext};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -25,6 +26,13 @@ pub type SharedWarehouse = Arc<Mutex<Warehouse>>;
 /// Batches that may wait for the writer: enough to keep both sides busy, few enough that
 /// memory stays flat whatever the stream's size.
 const BATCHES_IN_FLIGHT: usize = 2;
+
+/// How long the writer waits for the reader's next batch before committing those it holds.
+/// Commits are what a fast stream spends most of its writing time on, so batches that follow
+/// each other closely share one transaction (up to the warehouse's limit), while a slow upstream
+/// still gets its batches committed within this delay. The warehouse stays locked meanwhile:
+/// other users of it (another connector's run in the daemon) wait at most this long.
+const GROUP_WAIT: Duration = Duration::from_secs(1);
 
 /// How a sync is run.
 #[derive(Debug, Clone, Default)]
@@ -225,31 +233,37 @@ async fn sync_stream(
         // Owned here so that the receiver closes when the writer stops: a reader waiting to
         // hand over a batch then gets an error instead of waiting forever.
         let mut batches = batches;
-        while let Some(batch) = batches.recv().await {
+        while let Some(first) = batches.recv().await {
             if cancel.is_cancelled() {
                 stopped_early = true;
                 break;
             }
-            let requests = u64::from(batch.requests);
-            let warnings = batch.warnings.clone();
-            let stored = with_warehouse(warehouse, move |warehouse| {
-                warehouse.write_batch(name, stream, &batch)
-            })
-            .await;
-            match stored {
-                Ok(outcome) => {
-                    record.rows += outcome.rows_written + outcome.metrics_written;
-                    record.requests += requests;
-                    for warning in warnings {
-                        warn!(connector = name, stream, warning = %warning, "sync warning");
-                        record.warnings.push(warning);
-                    }
-                    progress.batch_stored(name, stream, record.rows);
-                }
-                Err(error) => return Err(error),
+            // The batches the reader hands over meanwhile join this one's transaction.
+            let stop = cancel.clone();
+            let (receiver, stored, requests, warnings) =
+                with_warehouse(warehouse, move |warehouse| {
+                    let (mut requests, mut warnings) = (0, Vec::new());
+                    let deadline = Instant::now() + GROUP_WAIT;
+                    let waiting = std::iter::from_fn(|| next_batch(&mut batches, &stop, deadline));
+                    let group = std::iter::once(first).chain(waiting).inspect(|batch| {
+                        requests += u64::from(batch.requests);
+                        warnings.extend(batch.warnings.iter().cloned());
+                    });
+                    let stored = warehouse.write_batches(name, stream, group);
+                    Ok((batches, stored, requests, warnings))
+                })
+                .await?;
+            batches = receiver;
+            let outcome = stored?;
+            record.rows += outcome.rows_written + outcome.metrics_written;
+            record.requests += requests;
+            for warning in warnings {
+                warn!(connector = name, stream, warning = %warning, "sync warning");
+                record.warnings.push(warning);
             }
+            progress.batch_stored(name, stream, record.rows);
         }
-        Ok(())
+        anyhow::Ok(())
     };
     let (read_result, write_result) = tokio::join!(read, write);
     let elapsed = started.elapsed();
@@ -311,6 +325,30 @@ async fn sync_stream(
         warnings: record.warnings,
     };
     Ok((report, fatal))
+}
+
+/// The next batch of a group being written: one the reader has queued or hands over before
+/// `deadline`; `None` once the stream ended, the run was cancelled or the deadline passed.
+/// Called on a blocking thread, where waiting on the runtime's timer is allowed.
+fn next_batch(
+    batches: &mut mpsc::Receiver<Batch>,
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> Option<Batch> {
+    if cancel.is_cancelled() {
+        return None;
+    }
+    if let Ok(batch) = batches.try_recv() {
+        return Some(batch);
+    }
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    runtime.block_on(async {
+        tokio::select! {
+            batch = batches.recv() => batch,
+            () = cancel.cancelled() => None,
+            () = tokio::time::sleep_until(deadline.into()) => None,
+        }
+    })
 }
 
 /// Recomputes every KPI from the stored data, and folds the WAL back into the file.

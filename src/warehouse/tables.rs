@@ -2,7 +2,7 @@
 //! more columns, and written by upsert on the primary key.
 
 use connectors::{Row, TableSpec, Value};
-use rusqlite::{Connection, ToSql, Transaction, types::ToSqlOutput};
+use rusqlite::{Connection, ToSql, types::ToSqlOutput};
 
 /// Creates `spec`'s table when missing and adds the columns it lacks.
 pub fn ensure_table(conn: &Connection, spec: &TableSpec) -> rusqlite::Result<()> {
@@ -42,25 +42,29 @@ pub fn ensure_table(conn: &Connection, spec: &TableSpec) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// Inserts or updates one row; returns 1 when something was written. A row identical to the
-/// stored one, or older than it, is left alone.
+/// Inserts or updates one row with `sql`, its table's [`upsert_sql`]; returns 1 when something
+/// was written. A row identical to the stored one, or older than it, is left alone.
 pub fn upsert_row(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
+    sql: &str,
     row: &Row,
     synced_at: &str,
 ) -> rusqlite::Result<u64> {
-    let spec = row.table;
-    let mut statement = transaction.prepare_cached(&upsert_sql(spec))?;
-    let binds: Vec<Bind<'_>> = row.values.iter().map(Bind).collect();
-    let mut values: Vec<&dyn ToSql> = binds.iter().map(|bind| bind as &dyn ToSql).collect();
-    values.push(&row.raw);
-    values.push(&row.version);
-    values.push(&synced_at);
-    let changed = statement.execute(values.as_slice())?;
+    let mut statement = transaction.prepare_cached(sql)?;
+    // Bound one by one: no vector of parameters to allocate for each of many rows.
+    for (index, value) in row.values.iter().enumerate() {
+        statement.raw_bind_parameter(index + 1, Bind(value))?;
+    }
+    let next = row.values.len() + 1;
+    statement.raw_bind_parameter(next, &row.raw)?;
+    statement.raw_bind_parameter(next + 1, row.version)?;
+    statement.raw_bind_parameter(next + 2, synced_at)?;
+    let changed = statement.raw_execute()?;
     Ok(changed as u64)
 }
 
-fn upsert_sql(spec: &TableSpec) -> String {
+/// The upsert of `spec`'s rows: insert, or update when the row is newer and differs.
+pub fn upsert_sql(spec: &TableSpec) -> String {
     let names: Vec<&str> = spec.columns.iter().map(|column| column.name).collect();
     let all = [names.as_slice(), &["raw", "version", "synced_at"]].concat();
     let placeholders: Vec<String> = (1..=all.len()).map(|index| format!("?{index}")).collect();
