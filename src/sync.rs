@@ -149,6 +149,9 @@ pub async fn sync_connector(
     let tables = connector.tables();
     let cursors = with_warehouse(warehouse, move |warehouse| {
         warehouse.ensure_tables(tables)?;
+        // Kept up while rows arrive rather than built by the first recompute after a backfill,
+        // which would read every row once more to build them.
+        crate::kpi::ensure_indexes(warehouse.conn())?;
         let closed = warehouse.close_abandoned_runs(name)?;
         if closed > 0 {
             warn!(

@@ -38,6 +38,12 @@ pub use catalog::{Input, KpiDef, UnitKind, catalog};
 pub use explain::explain;
 use periods::Calendar;
 
+/// Creates the covering indexes the KPI engine reads the connector tables through, on those
+/// that exist; a no-op once they do.
+pub fn ensure_indexes(conn: &rusqlite::Connection) -> anyhow::Result<()> {
+    stripe::ensure_indexes(conn).context("creating the KPI engine's indexes")
+}
+
 /// The length of a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Grain {
