@@ -16,6 +16,9 @@ pub struct Measured {
     pub cpu: Duration,
     /// Peak resident set size, KiB.
     pub peak_rss_kb: u64,
+    /// The largest resident set size seen while the streams were read, before the KPI
+    /// recompute, KiB (sampled, so a short spike may be missed).
+    pub streams_rss_kb: u64,
     /// Bytes handed to `write` calls (SQLite's WAL, checkpoints and the log), as last seen.
     pub written_bytes: u64,
     /// Whether it exited with status 0.
@@ -134,13 +137,15 @@ impl Scratch {
         let child = command
             .spawn()
             .map_err(|error| format!("starting kpisync: {error}"))?;
-        let (status, usage, seen) = watch(&child)?;
+        let log = self.path().join("kpisync.err");
+        let (status, usage, seen) = watch(&child, &log)?;
         let wall = started.elapsed();
-        let stderr = std::fs::read_to_string(self.path().join("kpisync.err")).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&log).unwrap_or_default();
         Ok(Measured {
             wall,
             cpu: cpu_time(&usage),
             peak_rss_kb: seen.peak_rss_kb,
+            streams_rss_kb: seen.streams_rss_kb,
             written_bytes: seen.written_bytes,
             success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
             stderr,
@@ -160,26 +165,63 @@ pub fn binary() -> PathBuf {
 pub struct Seen {
     /// Peak resident set size (`VmHWM`), KiB.
     pub peak_rss_kb: u64,
+    /// The largest `VmRSS` sampled before the last stream (`events`) was logged, KiB.
+    pub streams_rss_kb: u64,
     /// `wchar` of `/proc/PID/io`.
     pub written_bytes: u64,
 }
 
-/// Waits for `child`, reading its peak resident memory and its writes every few milliseconds,
-/// and returns its wait status, resource usage and what was seen.
+/// Waits for `child`, reading its memory and its writes every few milliseconds and following
+/// its log (`log`) to tell the streams from the KPI recompute that follows them; returns its
+/// wait status, resource usage and what was seen.
 ///
 /// The peak cannot come from `wait4`: Linux carries the spawning process's high-water mark into
 /// the child's `ru_maxrss` across `exec`, and this process holds the fake's whole dataset. What
 /// happens in the child's last milliseconds may be missed; the sync's peak comes earlier.
-pub fn watch(child: &Child) -> Result<(i32, libc::rusage, Seen), String> {
+pub fn watch(child: &Child, log: &Path) -> Result<(i32, libc::rusage, Seen), String> {
     let pid = libc::pid_t::try_from(child.id()).map_err(|_| "pid out of range".to_owned())?;
     let mut seen = Seen::default();
+    let mut log = LogTail::open(log);
+    let mut streams_done = false;
     loop {
-        seen.peak_rss_kb = seen.peak_rss_kb.max(high_water_kb(pid).unwrap_or(0));
+        let memory = memory_kb(pid);
+        seen.peak_rss_kb = seen.peak_rss_kb.max(memory.map_or(0, |(_, peak)| peak));
+        streams_done = streams_done || log.contains("stream=\"events\"");
+        if !streams_done {
+            seen.streams_rss_kb = seen.streams_rss_kb.max(memory.map_or(0, |(now, _)| now));
+        }
         seen.written_bytes = seen.written_bytes.max(written_bytes(pid).unwrap_or(0));
         if let Some((status, usage)) = reap(pid, libc::WNOHANG)? {
             return Ok((status, usage, seen));
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A log file read as it grows.
+struct LogTail {
+    file: Option<File>,
+    text: String,
+}
+
+impl LogTail {
+    fn open(path: &Path) -> LogTail {
+        LogTail {
+            file: File::open(path).ok(),
+            text: String::new(),
+        }
+    }
+
+    /// Whether the log written so far contains `needle`.
+    fn contains(&mut self, needle: &str) -> bool {
+        if let Some(file) = &mut self.file {
+            // The log is ASCII text, so lossy decoding of a partly written line loses nothing.
+            let mut bytes = Vec::new();
+            if std::io::Read::read_to_end(file, &mut bytes).is_ok() {
+                self.text.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        self.text.contains(needle)
     }
 }
 
@@ -224,16 +266,19 @@ fn reap(pid: libc::pid_t, options: i32) -> Result<Option<(i32, libc::rusage)>, S
     Err(format!("waiting for kpisync: {error}"))
 }
 
-/// `VmHWM` of a live process, KiB.
-pub fn high_water_kb(pid: libc::pid_t) -> Option<u64> {
+/// `VmRSS` and `VmHWM` of a live process, KiB.
+pub fn memory_kb(pid: libc::pid_t) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    let field = |key: &str| -> Option<u64> {
+        status
+            .lines()
+            .find(|line| line.starts_with(key))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 fn cpu_time(usage: &libc::rusage) -> Duration {

@@ -135,6 +135,11 @@ pub fn backfill(options: &Options, report: &mut Report) -> Result<(), String> {
             landed.bytes as f64 / 1e6 / wall,
         );
         figures.add("peak RSS", "MB", run.peak_rss_kb as f64 / 1024.0);
+        figures.add(
+            "peak RSS while streaming",
+            "MB",
+            run.streams_rss_kb as f64 / 1024.0,
+        );
         figures.add("CPU time", "s", seconds(run.cpu));
         figures.add("written", "MB", run.written_bytes as f64 / 1e6);
         figures.add("requests", "", fake.requests().len() as f64);
@@ -317,7 +322,7 @@ fn watch_idle(scratch: &Scratch, pid: u32, secs: u64, report: &mut Report) -> Re
     figures.add(
         "context switches",
         "/s",
-        (after.switches - before.switches) as f64 / window,
+        after.switches_since(&before) as f64 / window,
     );
     figures.add("threads", "", after.threads as f64);
     figures.report(report);
@@ -337,8 +342,22 @@ struct ProcSample {
     rss_kb: u64,
     peak_rss_kb: u64,
     cpu_secs: f64,
-    switches: u64,
+    /// Context switches so far, per thread id.
+    switches: Vec<(String, u64)>,
     threads: u64,
+}
+
+impl ProcSample {
+    /// Context switches since `earlier`, of the threads alive at both samples.
+    fn switches_since(&self, earlier: &ProcSample) -> u64 {
+        self.switches
+            .iter()
+            .filter_map(|(thread, count)| {
+                let (_, before) = earlier.switches.iter().find(|(known, _)| known == thread)?;
+                Some(count.saturating_sub(*before))
+            })
+            .sum()
+    }
 }
 
 impl ProcSample {
@@ -366,17 +385,20 @@ impl ProcSample {
         // SAFETY: sysconf has no preconditions.
         let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
 
-        // A context switch of any thread is one wake-up of the process.
-        let mut switches = 0;
+        // A context switch of any thread is one wake-up of the process. Kept per thread, so
+        // that a thread ending between two samples (an idle blocking thread) takes its count
+        // with it instead of making the total go down.
+        let mut switches = Vec::new();
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
             .map_err(|error| format!("listing /proc/{pid}/task: {error}"))?;
         for task in tasks.flatten() {
             let text = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-            switches += text
+            let count = text
                 .lines()
                 .filter(|line| line.contains("ctxt_switches"))
                 .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
                 .sum::<u64>();
+            switches.push((task.file_name().to_string_lossy().into_owned(), count));
         }
         Ok(ProcSample {
             rss_kb: kb("VmRSS:"),
