@@ -1,7 +1,7 @@
 //! The compute functions of the catalog: each turns one grain's [`Frame`] into the series of
 //! one KPI. Money stays in integer minor units until the value is written, where it is
 //! divided once by the currency's exponent. The business currency gets a row for every period
-//! its source covers, with dimension `''`; another currency gets `currency=XXX` rows only where
+//! its source covers, with dimension `''`; another currency gets `currency=<code>` rows only where
 //! it has data, so amounts in different currencies are never added together.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -247,7 +247,7 @@ impl fmt::Display for Explanation {
         let unit = match def.unit {
             UnitKind::Money => {
                 "money, in major units (the business currency; other currencies \
-                                as currency=XXX rows)"
+                                as currency=<code> rows)"
             }
             other => other.as_str(),
         };
