@@ -5,7 +5,9 @@ mod demo;
 mod init;
 mod kpis;
 mod logging;
+mod manual;
 mod output;
+mod report;
 mod run;
 mod status;
 mod sync;
@@ -68,6 +70,14 @@ enum Command {
     Status(status::StatusArgs),
     /// Show KPI values
     Kpis(kpis::KpisArgs),
+    /// The weekly operational or monthly business report
+    Report(report::ReportArgs),
+    /// Record a number no connector brings (marketing spend, demos, followers, ...)
+    Record(manual::RecordArgs),
+    /// Record many manual numbers at once from a CSV file
+    Import(manual::ImportArgs),
+    /// Attach a note (the why, the next actions) to a KPI for a period
+    Note(manual::NoteArgs),
     /// The whole pipeline against built-in fake upstreams, in a scratch database
     Demo(demo::DemoArgs),
 }
@@ -99,6 +109,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Run => run::run(&context).await,
         Command::Status(status) => status::run(&context, status),
         Command::Kpis(kpis) => kpis::run(&context, kpis),
+        Command::Report(report) => report::run(&context, report),
+        Command::Record(record) => manual::record(&context, record),
+        Command::Import(import) => manual::import(&context, import),
+        Command::Note(note) => manual::note(&context, note),
         Command::Demo(demo) => demo::run(&context, demo).await,
     }
 }
