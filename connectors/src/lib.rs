@@ -7,6 +7,8 @@
 pub mod error;
 pub mod ga4;
 pub mod http;
+#[cfg(feature = "fake")]
+mod loopback;
 pub mod schema;
 pub mod secret;
 pub mod stripe;

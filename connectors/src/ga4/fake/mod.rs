@@ -15,14 +15,11 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+
+use crate::loopback::LoopbackServer;
 
 pub use dataset::{Dataset, LANDING_PAGES, Visit};
 pub use keys::CLIENT_EMAIL;
@@ -184,10 +181,8 @@ impl Default for Quota {
 /// A running fake GA4. It serves from its own thread and runtime, so it answers while the
 /// test's runtime waits on a child process. Dropping it stops the server.
 pub struct FakeGa4 {
-    addr: SocketAddr,
+    server: LoopbackServer,
     shared: Arc<server::Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl FakeGa4 {
@@ -195,48 +190,16 @@ impl FakeGa4 {
     pub async fn start(dataset: Dataset) -> std::io::Result<FakeGa4> {
         // The key is made before the server answers, so the first token request is quick.
         keys::test_key();
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let token_uri = format!("http://{addr}/token");
-        let shared = Arc::new(server::Shared::new(dataset, token_uri));
-        let app = server::router(Arc::clone(&shared));
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("fake-ga4".to_owned())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match TcpListener::from_std(listener) {
-                        Ok(listener) => listener,
-                        Err(error) => {
-                            tracing::warn!(%error, "fake ga4 could not listen");
-                            return;
-                        }
-                    };
-                    tokio::select! {
-                        result = axum::serve(listener, app).into_future() => {
-                            if let Err(error) = result {
-                                tracing::warn!(%error, "fake ga4 server failed");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-            })?;
-        Ok(FakeGa4 {
-            addr,
-            shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let (server, shared) = LoopbackServer::start("fake-ga4", |addr| {
+            let shared = Arc::new(server::Shared::new(dataset, format!("http://{addr}/token")));
+            (server::router(Arc::clone(&shared)), shared)
+        })?;
+        Ok(FakeGa4 { server, shared })
     }
 
     /// The root of both the Data and the Admin API, `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// A service-account key file whose token endpoint is this fake's.
@@ -301,19 +264,10 @@ impl FakeGa4 {
     }
 }
 
-impl Drop for FakeGa4 {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 impl std::fmt::Debug for FakeGa4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeGa4")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }

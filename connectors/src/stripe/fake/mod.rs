@@ -16,13 +16,9 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use crate::loopback::LoopbackServer;
 
 pub use builders::{
     API_VERSION, balance_transaction, cancel_subscription, charge, customer, event, invoice,
@@ -203,59 +199,22 @@ impl RecordedRequest {
 /// synchronously) or its clock is paused; its delays are always real time. Dropping the handle
 /// stops the server and closes every connection.
 pub struct FakeStripe {
-    addr: SocketAddr,
+    server: LoopbackServer,
     shared: Arc<server::Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl FakeStripe {
     /// Serves `dataset` on 127.0.0.1 on a free port.
     pub async fn start(dataset: Dataset) -> std::io::Result<FakeStripe> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let shared = Arc::new(server::Shared::new(dataset));
         let app = server::router(Arc::clone(&shared));
-        let (shutdown, stopped) = oneshot::channel::<()>();
-
-        let thread = std::thread::Builder::new()
-            .name("fake-stripe".to_owned())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match TcpListener::from_std(listener) {
-                        Ok(listener) => listener,
-                        Err(error) => {
-                            tracing::warn!(%error, "fake stripe could not listen");
-                            return;
-                        }
-                    };
-                    tokio::select! {
-                        result = axum::serve(listener, app).into_future() => {
-                            if let Err(error) = result {
-                                tracing::warn!(%error, "fake stripe server failed");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-                // Dropping the runtime here cancels the connection tasks still running.
-            })?;
-
-        Ok(FakeStripe {
-            addr,
-            shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let (server, ()) = LoopbackServer::start("fake-stripe", |_| (app, ()))?;
+        Ok(FakeStripe { server, shared })
     }
 
     /// The server's root URL, `http://127.0.0.1:PORT`, without a trailing slash or `/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Queues a fault behind those already injected.
@@ -279,21 +238,10 @@ impl FakeStripe {
     }
 }
 
-impl Drop for FakeStripe {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        // The server thread only has to leave `block_on` and drop its runtime, which does
-        // not wait for anything, so joining is quick; it makes the port closed on return.
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 impl std::fmt::Debug for FakeStripe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeStripe")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
