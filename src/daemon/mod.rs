@@ -9,7 +9,8 @@
 //! - SIGTERM or SIGINT: no run starts any more; running ones stop at the next batch boundary
 //!   (the batch being written commits or rolls back), the KPIs are recomputed, and the process
 //!   exits 0. After `daemon.shutdown_timeout_seconds`, or on a second signal, it exits at once,
-//!   still 0: every batch is one SQLite transaction, so none is left half-written.
+//!   still 0: a batch commits with its cursor in one SQLite transaction (batches arriving
+//!   close together may share one), so none is left half-written.
 //! - SIGHUP reloads the configuration; a bad one is reported and the running one kept.
 //! - systemd: `READY=1`, `STATUS=`, `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1` ([`notify`]). If
 //!   the ticker goes quiet the watchdog is no longer fed and the daemon stops with exit code 1,
@@ -283,7 +284,7 @@ impl Daemon {
     }
 }
 
-/// Exits without waiting for the runs. A batch being written is one transaction: the warehouse
+/// Exits without waiting for the runs. Batches are written in transactions: the warehouse
 /// lock is waited for briefly so that it finishes and the open run rows are closed; past that,
 /// the exit cuts the transaction and SQLite rolls it back when the file is next opened.
 async fn exit_now(warehouse: &SharedWarehouse, slots: &Slots) -> ! {
