@@ -203,14 +203,27 @@ fn load(conn: &rusqlite::Connection) -> anyhow::Result<Vec<StreamStatus>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The newest object the cursor vouches for, as a date, when the cursor says so.
+/// How far the cursor vouches for the data, when it says so: the newest object of a Stripe
+/// list (its `watermark`, Unix seconds), or the last day every report of a GA4 sync covers (the
+/// earliest `through` date of its `positions`).
 fn cursor_summary(cursor: &str) -> String {
     let value: serde_json::Value = serde_json::from_str(cursor).unwrap_or_default();
     let watermark = value.get("watermark").and_then(serde_json::Value::as_i64);
     let walking = value.get("walk").is_some_and(|walk| !walk.is_null());
+    let reports_through = value
+        .get("positions")
+        .and_then(serde_json::Value::as_object)
+        .and_then(|positions| {
+            positions
+                .values()
+                .filter_map(|position| position.get("through")?.as_str())
+                .min()
+                .map(str::to_owned)
+        });
     let mut text = watermark
         .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
         .map(|instant| instant.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .or(reports_through)
         .unwrap_or_else(|| "—".into());
     if walking {
         text.push_str(" (walk under way)");
@@ -229,5 +242,26 @@ fn age(at: &str, now: jiff::Timestamp) -> String {
         120..=7199 => format!("{} min ago", seconds / 60),
         7200..=172_799 => format!("{} h ago", seconds / 3600),
         _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cursor_summary;
+
+    #[test]
+    fn cursor_summary_reads_stripe_watermarks_and_ga4_positions() {
+        assert_eq!(
+            cursor_summary(r#"{"watermark":1764806400,"walk":null}"#),
+            "2025-12-04 00:00 UTC"
+        );
+        assert_eq!(
+            cursor_summary(r#"{"watermark":1764806400,"walk":{"before":"ch_1"}}"#),
+            "2025-12-04 00:00 UTC (walk under way)"
+        );
+        let ga4 = r#"{"positions":{"day:channels":{"through":"2026-12-03"},
+                      "week:users":{"through":"2026-11-29"}}}"#;
+        assert_eq!(cursor_summary(ga4), "2026-11-29");
+        assert_eq!(cursor_summary("not json"), "—");
     }
 }
