@@ -1,26 +1,282 @@
-//! `kpisync record`, `kpisync import` and `kpisync note`: manual inputs.
+//! `kpisync record`, `kpisync import` and `kpisync note`: manual inputs. Entries are checked
+//! by the KPI engine's rules ([`crate::kpi::manual::check_entry`]) before anything is stored;
+//! a bad entry, CSV row or KPI id is a usage error (exit 2) and stores nothing. After storing
+//! entries the KPIs are recomputed, so `kpisync kpis` shows them at once.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::Context;
+use super::{Context, output, shown};
+use crate::config::{Config, ConfigError};
+use crate::kpi::manual::check_entry;
+use crate::kpi::periods::{self, Period};
+use crate::warehouse::{ManualEntry, NoteChange, Warehouse};
 
 #[derive(Debug, clap::Args)]
-pub struct RecordArgs {}
+pub struct RecordArgs {
+    /// A manual metric: marketing_spend, demos, contracts_signed, app_downloads,
+    /// lead_magnet_downloads, popup_displays, newsletter_subscribers, newsletter_signups,
+    /// social_followers, social_engagements, social_impressions, social_mentions,
+    /// nps_promoters, nps_passives or nps_detractors
+    metric: String,
 
-#[derive(Debug, clap::Args)]
-pub struct ImportArgs {}
+    /// The number: a whole count, or an amount in business.currency's major units (1234.56)
+    #[arg(allow_negative_numbers = true)]
+    value: String,
 
-#[derive(Debug, clap::Args)]
-pub struct NoteArgs {}
+    /// The period it is for: a day (2026-11-03), an ISO week (2026-W45) or a month (2026-11)
+    #[arg(long, value_name = "PERIOD")]
+    period: String,
 
-pub fn record(_context: &Context, _args: RecordArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("manual inputs are not built yet")
+    /// network=<name>, required by the social_* metrics (network=instagram)
+    #[arg(long, value_name = "KEY=VALUE")]
+    dimension: Option<String>,
 }
 
-pub fn import(_context: &Context, _args: ImportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("manual inputs are not built yet")
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// A CSV file with the header metric,period,value[,dimension] (see docs/kpis.md)
+    file: PathBuf,
 }
 
-pub fn note(_context: &Context, _args: NoteArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("manual inputs are not built yet")
+#[derive(Debug, clap::Args)]
+pub struct NoteArgs {
+    /// The KPI id (revenue.gross; `kpisync kpis` lists them)
+    kpi: String,
+
+    /// A day (2026-11-03), an ISO week (2026-W45) or a month (2026-11)
+    period: String,
+
+    /// The note; empty removes the note of this KPI and period
+    #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    text: Vec<String>,
+}
+
+pub fn record(context: &Context, args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let config = context.config()?;
+    let dimension = args.dimension.as_deref().unwrap_or("");
+    let entry = check_entry(
+        &args.metric,
+        &args.value,
+        &args.period,
+        dimension,
+        &config.business.currency,
+    )
+    .map_err(ConfigError)?;
+    let (mut warehouse, _) = context.open_warehouse(&config)?;
+    let stored = warehouse.record_manual(std::slice::from_ref(&entry))?;
+    let replaced = stored.first().and_then(|stored| stored.replaced);
+    tracing::info!(
+        metric = entry.metric,
+        grain = entry.grain,
+        period_start = entry.period_start,
+        dimension = entry.dimension,
+        value = entry.value,
+        "manual entry recorded"
+    );
+    print!("recorded {}", describe(&entry));
+    match replaced {
+        Some(previous) => println!(" (replaces {})", number(previous, &entry.unit)),
+        None => println!(),
+    }
+    recompute(&config, &mut warehouse)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn import(context: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let config = context.config()?;
+    let entries = read_csv(&args.file, &config.business.currency)?;
+    let (mut warehouse, _) = context.open_warehouse(&config)?;
+    let stored = warehouse.record_manual(&entries)?;
+    tracing::info!(
+        file = shown(&args.file),
+        entries = entries.len(),
+        "manual entries imported"
+    );
+
+    let mut table = output::table(["metric", "period", "dimension", "value", "replaces"]);
+    for (entry, stored) in entries.iter().zip(&stored) {
+        table.add_row([
+            entry.metric.clone(),
+            label(entry),
+            entry.dimension.clone(),
+            number(entry.value, &entry.unit),
+            stored
+                .replaced
+                .map(|previous| number(previous, &entry.unit))
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("{table}");
+    println!(
+        "stored {} entries from {}",
+        entries.len(),
+        shown(&args.file)
+    );
+    recompute(&config, &mut warehouse)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn note(context: &Context, args: NoteArgs) -> anyhow::Result<ExitCode> {
+    let config = context.config()?;
+    if !crate::kpi::catalog().iter().any(|def| def.id == args.kpi) {
+        return Err(ConfigError(format!(
+            "'{}' is not a KPI id (docs/kpis.md lists them)",
+            args.kpi
+        ))
+        .into());
+    }
+    let period = periods::parse(&args.period).map_err(|error| ConfigError(format!("{error:#}")))?;
+    let text = args.text.join(" ");
+    let text = text.trim();
+    let (mut warehouse, _) = context.open_warehouse(&config)?;
+    let change = warehouse.set_note(
+        &args.kpi,
+        period.grain.as_str(),
+        &period.start.to_string(),
+        text,
+    )?;
+    let what = match change {
+        NoteChange::Added => "note added",
+        NoteChange::Replaced => "note replaced",
+        NoteChange::Removed => "note removed",
+        NoteChange::NothingToRemove => "no note to remove",
+    };
+    println!("{what}: {} {period}", args.kpi);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks every row of an import file. Every bad row is reported, by line number,
+/// in one error; the file is then not stored at all.
+fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<ManualEntry>> {
+    let name = shown(path);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|error| ConfigError(format!("{name}: {error}")))?;
+    let headers = reader
+        .headers()
+        .map_err(|error| ConfigError(format!("{name}: {error}")))?
+        .clone();
+    let column = |wanted: &str| headers.iter().position(|header| header == wanted);
+    let unknown: Vec<&str> = headers
+        .iter()
+        .filter(|header| !["metric", "period", "value", "dimension"].contains(header))
+        .collect();
+    let (Some(metric), Some(period), Some(value)) =
+        (column("metric"), column("period"), column("value"))
+    else {
+        return Err(ConfigError(format!(
+            "{name}: line 1 must be the header metric,period,value (and optionally dimension), \
+             found '{}'",
+            headers.iter().collect::<Vec<_>>().join(",")
+        ))
+        .into());
+    };
+    if !unknown.is_empty() {
+        return Err(ConfigError(format!(
+            "{name}: unknown column {} (the columns are metric, period, value and dimension)",
+            unknown.join(", ")
+        ))
+        .into());
+    }
+    let dimension = column("dimension");
+
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line);
+                errors.push(format!("line {line}: {error}"));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.len() > headers.len() {
+            errors.push(format!(
+                "line {line}: {} fields, the header has {}",
+                record.len(),
+                headers.len()
+            ));
+            continue;
+        }
+        let field = |index: usize| record.get(index).unwrap_or("");
+        let checked = check_entry(
+            field(metric),
+            field(value),
+            field(period),
+            dimension.map_or("", field),
+            currency,
+        );
+        match checked {
+            Ok(entry) => entries.push(entry),
+            Err(error) => errors.push(format!("line {line}: {error}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigError(format!(
+            "{name}: {} bad row{}, nothing stored:\n  {}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            errors.join("\n  ")
+        ))
+        .into());
+    }
+    if entries.is_empty() {
+        return Err(ConfigError(format!("{name}: no rows after the header")).into());
+    }
+    Ok(entries)
+}
+
+/// Recomputes the KPIs after new entries, and folds the WAL back into the file.
+fn recompute(config: &Config, warehouse: &mut Warehouse) -> anyhow::Result<()> {
+    let settings = config.business.kpi_settings();
+    let summary = crate::kpi::recompute(warehouse, &settings, jiff::Timestamp::now())?;
+    warehouse.checkpoint()?;
+    tracing::info!(
+        rows = summary.rows,
+        kpis = summary.kpis,
+        elapsed_ms = summary.elapsed.as_millis() as u64,
+        "kpis recomputed"
+    );
+    println!("KPIs recomputed ({} rows)", summary.rows);
+    Ok(())
+}
+
+/// The period label of an entry as users write it (`2026-W45`).
+fn label(entry: &ManualEntry) -> String {
+    let period = entry
+        .grain
+        .parse()
+        .ok()
+        .zip(entry.period_start.parse().ok())
+        .map(|(grain, start)| Period { grain, start });
+    period.map_or_else(|| entry.period_start.clone(), |period| period.to_string())
+}
+
+/// `demos = 12 for 2026-W45`, with the dimension when there is one.
+fn describe(entry: &ManualEntry) -> String {
+    let dimension = if entry.dimension.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", entry.dimension)
+    };
+    format!(
+        "{}{dimension} = {} for {}",
+        entry.metric,
+        number(entry.value, &entry.unit),
+        label(entry)
+    )
+}
+
+/// A stored value as typed: counts without decimals, money with its unit.
+fn number(value: f64, unit: &str) -> String {
+    if unit == "count" {
+        format!("{value}")
+    } else {
+        format!("{value} {unit}")
+    }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::manual::METRICS;
 use super::stripe::{BALANCE_TRANSACTIONS as BT, CHARGES, SUBSCRIPTIONS as SUBS};
-use super::{Frame, Series, compute, ga4};
+use super::{Frame, Series, compute, ga4, manual};
 use Stage::{Acquisition, Conversion, Engagement, Recommendation, Revenue};
 use UnitKind::{Count, Money, Number, Ratio, Score, Seconds};
 
@@ -199,10 +199,15 @@ const PAID_SUBS: Input = Input::Table {
            until ended_at (or canceled_at when canceled)",
 };
 
-const SPEND: Input = Input::Metric {
-    source: "manual",
-    metric: "marketing_spend",
-};
+const SPEND: Input = manual_metric("marketing_spend");
+
+/// A manual metric of the `metrics` table.
+const fn manual_metric(metric: &'static str) -> Input {
+    Input::Metric {
+        source: "manual",
+        metric,
+    }
+}
 
 /// A GA4 metric of the `metrics` table.
 const fn ga4_metric(metric: &'static str) -> Input {
@@ -213,6 +218,12 @@ const fn ga4_metric(metric: &'static str) -> Input {
 }
 
 const VISITORS: Input = Input::Kpi("acquisition.visitors");
+
+const NPS: &[Input] = &[
+    manual_metric("nps_promoters"),
+    manual_metric("nps_passives"),
+    manual_metric("nps_detractors"),
+];
 
 static CATALOG: [KpiDef; 54] = [
     // Acquisition.
@@ -255,26 +266,38 @@ static CATALOG: [KpiDef; 54] = [
         &[ga4_metric("landing_users")],
         ga4::landing_visitors,
     ),
-    planned(
+    computed(
         "acquisition.newsletter_subscribers",
         Acquisition,
         Count,
-        "newsletter subscribers at period end",
-        &["klaviyo", "activecampaign"],
+        "newsletter subscribers at period end: the manual newsletter_subscribers entry of the \
+         period",
+        &[METRICS],
+        &[manual_metric("newsletter_subscribers")],
+        manual::newsletter_subscribers,
     ),
-    planned(
+    computed(
         "acquisition.newsletter_signups",
         Acquisition,
         Count,
-        "new newsletter subscriptions",
-        &["klaviyo", "activecampaign"],
+        "new newsletter subscriptions: the manual newsletter_signups entry of the period",
+        &[METRICS],
+        &[manual_metric("newsletter_signups")],
+        manual::newsletter_signups,
     ),
-    planned(
+    computed(
         "acquisition.newsletter_signup_rate",
         Acquisition,
         Ratio,
-        "newsletter_signups / landing_visitors (or visitors)",
-        &["klaviyo", "activecampaign", "ga4"],
+        "newsletter_signups / landing_visitors of the period; / visitors where the period has \
+         no landing_visitors row (no business.landing_pages configured)",
+        &[METRICS],
+        &[
+            Input::Kpi("acquisition.newsletter_signups"),
+            Input::Kpi("acquisition.landing_visitors"),
+            VISITORS,
+        ],
+        manual::newsletter_signup_rate,
     ),
     planned(
         "acquisition.prospect_email_open_rate",
@@ -308,19 +331,28 @@ static CATALOG: [KpiDef; 54] = [
         "acquisition.lead_magnet_downloads",
         Acquisition,
         Count,
-        "GA4 events named connectors.ga4.lead_event",
+        "GA4 events named connectors.ga4.lead_event; in a period with a manual \
+         lead_magnet_downloads entry, that entry instead (never added to GA4's count)",
         &[METRICS],
-        &[ga4_metric("lead_magnet_downloads")],
-        ga4::lead_magnet_downloads,
+        &[
+            ga4_metric("lead_magnet_downloads"),
+            manual_metric("lead_magnet_downloads"),
+        ],
+        manual::lead_magnet_downloads,
     ),
     computed(
         "acquisition.lead_magnet_rate",
         Acquisition,
         Ratio,
-        "lead_magnet_downloads / visitors",
+        "lead_magnet_downloads / popup_displays where a manual popup_displays entry exists for \
+         the period, else / visitors",
         &[METRICS],
-        &[Input::Kpi("acquisition.lead_magnet_downloads"), VISITORS],
-        ga4::lead_magnet_rate,
+        &[
+            Input::Kpi("acquisition.lead_magnet_downloads"),
+            manual_metric("popup_displays"),
+            VISITORS,
+        ],
+        manual::lead_magnet_rate,
     ),
     // Conversion.
     planned(
@@ -373,10 +405,11 @@ static CATALOG: [KpiDef; 54] = [
         Conversion,
         Count,
         "app installs: GA4 events named connectors.ga4.app_install_event (first_open for the \
-         app model)",
+         app model); in a period with a manual app_downloads entry, that entry instead (never \
+         added to GA4's count)",
         &[METRICS],
-        &[ga4_metric("app_downloads")],
-        ga4::app_downloads,
+        &[ga4_metric("app_downloads"), manual_metric("app_downloads")],
+        manual::app_downloads,
     ),
     computed(
         "conversion.download_rate",
@@ -387,31 +420,41 @@ static CATALOG: [KpiDef; 54] = [
         &[Input::Kpi("conversion.app_downloads"), VISITORS],
         ga4::download_rate,
     ),
-    planned(
+    computed(
         "conversion.contracts_signed",
         Conversion,
         Count,
-        "deals won",
-        &["activecampaign", "manual"],
+        "deals won: the manual contracts_signed entry of the period",
+        &[METRICS],
+        &[manual_metric("contracts_signed")],
+        manual::contracts_signed,
     ),
-    planned(
+    computed(
         "conversion.contract_rate",
         Conversion,
         Ratio,
-        "contracts_signed / visitors, or / demos (b2b)",
-        &["activecampaign", "manual", "ga4"],
+        "contracts_signed / demos where a manual demos entry exists for the period, else \
+         / visitors (the b2b headline rate)",
+        &[METRICS],
+        &[
+            Input::Kpi("conversion.contracts_signed"),
+            manual_metric("demos"),
+            VISITORS,
+        ],
+        manual::contract_rate,
     ),
     computed(
         "conversion.rate",
         Conversion,
         Ratio,
         "the business model's headline rate: order_rate (ecommerce), subscription_rate \
-         (saas), download_rate (app) or contract_rate (b2b, not computed yet)",
+         (saas), download_rate (app) or contract_rate (b2b)",
         &[CHARGES, SUBS, METRICS],
         &[
             Input::Kpi("conversion.order_rate"),
             Input::Kpi("conversion.subscription_rate"),
             Input::Kpi("conversion.download_rate"),
+            Input::Kpi("conversion.contract_rate"),
         ],
         ga4::headline_rate,
     ),
@@ -430,19 +473,29 @@ static CATALOG: [KpiDef; 54] = [
         "unique clicks / delivered, campaigns to customers",
         &["klaviyo", "activecampaign"],
     ),
-    planned(
+    computed(
         "engagement.social_followers",
         Engagement,
         Count,
-        "followers at period end, per network",
-        &["agorapulse", "manual"],
+        "followers at period end, per network (dimension network=...): the manual \
+         social_followers entries of the period",
+        &[METRICS],
+        &[manual_metric("social_followers")],
+        manual::social_followers,
     ),
-    planned(
+    computed(
         "engagement.social_engagement_rate",
         Engagement,
         Ratio,
-        "engagements / impressions (or followers), per network",
-        &["agorapulse", "manual"],
+        "per network: social_engagements / social_impressions of the period, or / \
+         social_followers where no impressions are recorded (manual entries)",
+        &[METRICS],
+        &[
+            manual_metric("social_engagements"),
+            manual_metric("social_impressions"),
+            manual_metric("social_followers"),
+        ],
+        manual::social_engagement_rate,
     ),
     computed(
         "engagement.avg_session_seconds",
@@ -647,19 +700,25 @@ static CATALOG: [KpiDef; 54] = [
         compute::cost_per_sale,
     ),
     // Recommendation.
-    planned(
+    computed(
         "recommendation.nps",
         Recommendation,
         Score,
-        "100 x (promoters - detractors) / responses",
-        &["hotjar", "screeb", "manual"],
+        "100 x (promoters - detractors) / (promoters + passives + detractors), from the manual \
+         entries of the period (an unrecorded one of the three counts as 0); the numerator is \
+         stored times 100",
+        &[METRICS],
+        NPS,
+        manual::nps,
     ),
-    planned(
+    computed(
         "recommendation.nps_responses",
         Recommendation,
         Count,
-        "NPS answers received",
-        &["hotjar", "screeb"],
+        "NPS answers received: promoters + passives + detractors recorded for the period",
+        &[METRICS],
+        NPS,
+        manual::nps_responses,
     ),
     planned(
         "recommendation.trustpilot_score",
@@ -689,12 +748,15 @@ static CATALOG: [KpiDef; 54] = [
         "reviews in total at period end",
         &["trustpilot"],
     ),
-    planned(
+    computed(
         "recommendation.social_mentions",
         Recommendation,
         Count,
-        "brand mentions on social networks",
-        &["agorapulse", "manual"],
+        "brand mentions on social networks: one row per network (dimension network=...) and \
+         a total over the networks recorded for the period (dimension '')",
+        &[METRICS],
+        &[manual_metric("social_mentions")],
+        manual::social_mentions,
     ),
     planned(
         "recommendation.referrals",

@@ -23,6 +23,9 @@ pub struct Explanation {
     pub latest: bool,
     /// Data-quality flags GA4 raised on the inputs of `rows`, one line each.
     pub flags: Vec<String>,
+    /// For a KPI with alternative inputs (a manual entry or GA4, demos or visitors), which one
+    /// each row of `rows` used, one line each.
+    pub used: Vec<String>,
 }
 
 /// The stored rows of one grain.
@@ -97,12 +100,28 @@ pub fn explain(
     .with_context(|| format!("reading the rows of {id}"))?;
 
     let flags = input_flags(conn, def, &rows).context("reading the GA4 flags")?;
+    let mut used = Vec::new();
+    for row in &rows {
+        let grain = row.grain.as_str();
+        let start = &row.period_start;
+        let note = super::manual::input_used(conn, id, grain, start, &row.dimension)
+            .context("reading the inputs of the rows")?;
+        if let Some(note) = note {
+            let dimension = if row.dimension.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", row.dimension)
+            };
+            used.push(format!("{grain:<5}  {start}{dimension}  {note}"));
+        }
+    }
     Ok(Explanation {
         def,
         coverage,
         rows,
         latest: period_start.is_none(),
         flags,
+        used,
     })
 }
 
@@ -303,6 +322,12 @@ impl fmt::Display for Explanation {
                 )?;
             }
             writeln!(out, "  [{}]", row.sources)?;
+        }
+        if !self.used.is_empty() {
+            writeln!(out, "  inputs used:")?;
+            for line in &self.used {
+                writeln!(out, "    {line}")?;
+            }
         }
         if !self.flags.is_empty() {
             writeln!(out, "  GA4 data-quality flags on the inputs:")?;

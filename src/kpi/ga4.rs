@@ -125,7 +125,7 @@ impl Ga4Frame {
 }
 
 /// A count KPI straight from one metric without dimension.
-fn count(frame: &Frame<'_>, metric: &str) -> Vec<Series> {
+pub(super) fn count(frame: &Frame<'_>, metric: &str) -> Vec<Series> {
     let Some(cells) = frame.ga4.cells(metric, "") else {
         return Vec::new();
     };
@@ -256,16 +256,6 @@ pub fn free_signup_rate(frame: &Frame<'_>) -> Vec<Series> {
     per_visitor(frame, "acquisition.free_signups")
 }
 
-/// `acquisition.lead_magnet_downloads`: the configured lead event.
-pub fn lead_magnet_downloads(frame: &Frame<'_>) -> Vec<Series> {
-    count(frame, "lead_magnet_downloads")
-}
-
-/// `acquisition.lead_magnet_rate`.
-pub fn lead_magnet_rate(frame: &Frame<'_>) -> Vec<Series> {
-    per_visitor(frame, "acquisition.lead_magnet_downloads")
-}
-
 /// `conversion.order_rate`.
 pub fn order_rate(frame: &Frame<'_>) -> Vec<Series> {
     per_visitor(frame, "conversion.orders")
@@ -274,11 +264,6 @@ pub fn order_rate(frame: &Frame<'_>) -> Vec<Series> {
 /// `conversion.subscription_rate`.
 pub fn subscription_rate(frame: &Frame<'_>) -> Vec<Series> {
     per_visitor(frame, "conversion.new_subscriptions")
-}
-
-/// `conversion.app_downloads`: the configured install event (`first_open` for apps).
-pub fn app_downloads(frame: &Frame<'_>) -> Vec<Series> {
-    count(frame, "app_downloads")
 }
 
 /// `conversion.download_rate`.

@@ -14,7 +14,7 @@ pub mod catalog;
 mod compute;
 pub mod explain;
 pub mod ga4;
-mod manual;
+pub mod manual;
 pub mod periods;
 mod store;
 mod stripe;

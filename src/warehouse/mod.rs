@@ -3,6 +3,7 @@
 //! (rows, metrics and the stream's cursor) in transactions that end on a batch boundary, so a
 //! crash leaves either the whole batch or none of it, and its cursor with it.
 
+mod manual;
 mod runs;
 mod tables;
 
@@ -16,6 +17,7 @@ use connectors::{Batch, Cursor, TableSpec};
 use rusqlite::{Connection, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 
+pub use manual::{MANUAL_SOURCE, ManualEntry, NoteChange};
 pub use runs::{RunOutcome, RunRecord};
 
 const MIGRATION_STEPS: &[M<'static>] = &[

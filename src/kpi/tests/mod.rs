@@ -280,8 +280,8 @@ fn recomputing_twice_gives_identical_rows_and_drops_stale_ones() {
     fixture.exec(
         "INSERT INTO kpis VALUES ('revenue.gross', 'month', '2020-01-01', '', 1, NULL, NULL,
                                   'EUR', 'x', 'x'),
-                                 ('acquisition.newsletter_signups', 'day', '2026-01-10', '', 7,
-                                  NULL, NULL, 'count', 'klaviyo', 'x')",
+                                 ('acquisition.prospect_email_open_rate', 'day', '2026-01-10',
+                                  '', 0.5, 1, 2, 'ratio', 'klaviyo', 'x')",
         &[],
     );
 
@@ -298,8 +298,8 @@ fn recomputing_twice_gives_identical_rows_and_drops_stale_ones() {
             .is_none()
     );
     assert_eq!(
-        fixture.value("acquisition.newsletter_signups", "day", "2026-01-10"),
-        Some(7.0)
+        fixture.value("acquisition.prospect_email_open_rate", "day", "2026-01-10"),
+        Some(0.5)
     );
 
     let second = fixture.recompute("2026-02-03T12:00:00Z");
@@ -397,7 +397,7 @@ fn explain_shows_formula_sources_and_the_numbers_of_stored_rows() {
         )
         .is_err()
     );
-    let planned = explain(conn, "acquisition.newsletter_signups", None, None)
+    let planned = explain(conn, "acquisition.prospect_email_open_rate", None, None)
         .unwrap()
         .to_string();
     assert!(
@@ -439,7 +439,7 @@ fn catalog_lists_every_kpi_once_in_stage_order() {
         .filter(|def| def.computed)
         .map(|def| def.id)
         .collect();
-    assert_eq!(computed.len(), 32);
+    assert_eq!(computed.len(), 42);
 }
 
 #[test]
