@@ -7,6 +7,7 @@ mod daemon;
 mod ga4;
 mod helpers;
 mod interrupted;
+mod manual;
 mod stripe_faults;
 mod stripe_kpis;
 mod stripe_sync;

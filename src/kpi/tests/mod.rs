@@ -1,6 +1,7 @@
 //! Tests of the KPI engine against a real in-memory warehouse: Stripe rows inserted with SQL,
 //! a recompute, then the stored `kpis` rows compared with values computed by hand.
 
+mod funnel;
 mod revenue;
 mod subscriptions;
 

@@ -1,0 +1,801 @@
+//! The whole funnel: Stripe rows, GA4 metrics and manual entries with known values in one
+//! warehouse, then every KPI the engine computes checked for ISO week 2026-W44 (Monday 26
+//! October to Sunday 1 November, across two months) and for October 2026, against values
+//! worked out by hand in the comments. The week after the last Sunday of October is the first
+//! of winter time in Paris (UTC+1), the week before holds the change.
+
+use std::collections::BTreeMap;
+
+use rusqlite::params;
+
+use super::Fixture;
+use crate::kpi::manual::check_entry;
+use crate::kpi::{BusinessModel, catalog, explain};
+use crate::warehouse::ManualEntry;
+
+const WEEK: &str = "2026-10-26";
+const MONTH: &str = "2026-10-01";
+
+/// One expected row of the `kpis` table.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    value: Option<f64>,
+    numerator: Option<f64>,
+    denominator: Option<f64>,
+    unit: String,
+}
+
+/// The expected rows of one period, by KPI and dimension.
+#[derive(Default)]
+struct Expected(BTreeMap<(String, String), Row>);
+
+impl Expected {
+    fn put(&mut self, kpi: &str, dimension: &str, row: Row) {
+        let key = (kpi.to_owned(), dimension.to_owned());
+        assert!(self.0.insert(key, row).is_none(), "{kpi} expected twice");
+    }
+
+    /// A count, amount or score without numerator and denominator.
+    fn plain(&mut self, kpi: &str, dimension: &str, value: f64, unit: &str) {
+        let row = Row {
+            value: Some(value),
+            numerator: None,
+            denominator: None,
+            unit: unit.to_owned(),
+        };
+        self.put(kpi, dimension, row);
+    }
+
+    /// A ratio: its value is `numerator / denominator`, or NULL for a zero denominator.
+    fn ratio(&mut self, kpi: &str, dimension: &str, numerator: f64, denominator: f64, unit: &str) {
+        let row = Row {
+            value: (denominator != 0.0).then(|| numerator / denominator),
+            numerator: Some(numerator),
+            denominator: Some(denominator),
+            unit: unit.to_owned(),
+        };
+        self.put(kpi, dimension, row);
+    }
+}
+
+/// A GA4 metric row, as the GA4 connector stores it.
+fn ga4(fixture: &Fixture, metric: &str, grain: &str, start: &str, dimension: &str, value: f64) {
+    fixture
+        .warehouse
+        .conn()
+        .execute(
+            "INSERT INTO metrics (source, metric, grain, period_start, dimension, value, unit,
+                                  flags, synced_at)
+             VALUES ('ga4', ?1, ?2, ?3, ?4, ?5, 'count', '', '2026-11-10T06:00:00Z')",
+            params![metric, grain, start, dimension, value],
+        )
+        .unwrap();
+}
+
+/// Manual entries as `kpisync record` checks and stores them: `(metric, value, period,
+/// dimension)`.
+fn record(fixture: &mut Fixture, entries: &[(&str, &str, &str, &str)]) {
+    let entries: Vec<ManualEntry> = entries
+        .iter()
+        .map(|(metric, value, period, dimension)| {
+            check_entry(metric, value, period, dimension, "EUR").unwrap()
+        })
+        .collect();
+    fixture.warehouse.record_manual(&entries).unwrap();
+}
+
+/// A charge settled by its own balance transaction.
+fn paid(fixture: &Fixture, id: &str, created: &str, customer: &str, amount: i64, fee: i64) {
+    let movement = format!("txn_{id}");
+    fixture.movement(&movement, created, "charge", amount, fee, "eur");
+    fixture.charge(
+        id,
+        created,
+        "succeeded",
+        true,
+        amount,
+        Some(customer),
+        None,
+        Some(&movement),
+    );
+}
+
+fn build() -> Fixture {
+    let mut fixture = Fixture::new(BusinessModel::B2b);
+
+    // Orders, by their time in Paris.
+    // ch_1: Monday 5 October, 50.00 EUR (fee 1.75) by cus_a.
+    paid(&fixture, "ch_1", "2026-10-05T10:00:00Z", "cus_a", 5000, 175);
+    // ch_2: 22:30 UTC on Sunday 25 October is 23:30 in Paris on winter time (UTC+1, since
+    // 01:00 UTC that day): week 43, not 44 as a summer-time offset would make it.
+    paid(&fixture, "ch_2", "2026-10-25T22:30:00Z", "cus_b", 3000, 117);
+    // ch_3: 00:30 on Monday 26 October in Paris: week 44; cus_a's second order.
+    paid(&fixture, "ch_3", "2026-10-25T23:30:00Z", "cus_a", 2000, 88);
+    // ch_4: 00:30 on Sunday 1 November in Paris: week 44, but November.
+    paid(&fixture, "ch_4", "2026-10-31T23:30:00Z", "cus_c", 4000, 146);
+    // ch_5: Wednesday 28 October, settled in yen: ¥12,345 (fee ¥150) by cus_d.
+    fixture.movement(
+        "txn_jpy",
+        "2026-10-28T03:00:00Z",
+        "charge",
+        12345,
+        150,
+        "jpy",
+    );
+    fixture.charge(
+        "ch_5",
+        "2026-10-28T03:00:00Z",
+        "succeeded",
+        true,
+        12345,
+        Some("cus_d"),
+        None,
+        Some("txn_jpy"),
+    );
+    // A 10.00 EUR refund on Tuesday 27 October.
+    fixture.movement("txn_r1", "2026-10-27T10:00:00Z", "refund", -1000, 0, "eur");
+
+    // Subscriptions: sub_1 runs throughout (29.00 a month), sub_2 (49.00) ends on
+    // 28 October, sub_3 (99.00) starts on 27 October, sub_4 is a free plan from 29 October.
+    fixture.subscription(super::Sub {
+        id: "sub_1",
+        created: "2026-09-10T10:00:00Z",
+        status: "active",
+        currency: "eur",
+        monthly: 2900,
+        ..super::Sub::default()
+    });
+    fixture.subscription(super::Sub {
+        id: "sub_2",
+        created: "2026-09-15T10:00:00Z",
+        status: "canceled",
+        canceled_at: Some("2026-10-28T10:00:00Z"),
+        ended_at: Some("2026-10-28T10:00:00Z"),
+        currency: "eur",
+        monthly: 4900,
+        ..super::Sub::default()
+    });
+    fixture.subscription(super::Sub {
+        id: "sub_3",
+        created: "2026-10-27T10:00:00Z",
+        status: "active",
+        currency: "eur",
+        monthly: 9900,
+        ..super::Sub::default()
+    });
+    fixture.subscription(super::Sub {
+        id: "sub_4",
+        created: "2026-10-29T10:00:00Z",
+        status: "active",
+        currency: "eur",
+        monthly: 0,
+        is_free: true,
+        ..super::Sub::default()
+    });
+
+    // GA4, asked per grain. The week's 800 unique visitors are not the 1,000 of its days.
+    let days = [
+        ("2026-10-26", 150.0),
+        ("2026-10-27", 140.0),
+        ("2026-10-28", 160.0),
+        ("2026-10-29", 130.0),
+        ("2026-10-30", 170.0),
+        ("2026-10-31", 120.0),
+        ("2026-11-01", 130.0),
+    ];
+    for (day, users) in days {
+        ga4(&fixture, "total_users", "day", day, "", users);
+    }
+    for (grain, start, numbers) in [
+        (
+            "week",
+            WEEK,
+            [800.0, 700.0, 1000.0, 600.0, 400.0, 60_000.0, 7000.0],
+        ),
+        (
+            "month",
+            MONTH,
+            [3000.0, 2500.0, 4000.0, 2500.0, 1500.0, 200_000.0, 20_000.0],
+        ),
+    ] {
+        let [users, active, sessions, organic, email, engagement, events] = numbers;
+        ga4(&fixture, "total_users", grain, start, "", users);
+        ga4(&fixture, "active_users", grain, start, "", active);
+        ga4(&fixture, "sessions", grain, start, "", sessions);
+        ga4(
+            &fixture,
+            "sessions",
+            grain,
+            start,
+            "channel=Organic Search",
+            organic,
+        );
+        ga4(&fixture, "sessions", grain, start, "channel=Email", email);
+        ga4(
+            &fixture,
+            "user_engagement_duration",
+            grain,
+            start,
+            "",
+            engagement,
+        );
+        ga4(&fixture, "event_count", grain, start, "", events);
+    }
+    ga4(&fixture, "landing_users", "week", WEEK, "", 400.0);
+    ga4(&fixture, "landing_users", "month", MONTH, "", 1200.0);
+    ga4(&fixture, "lead_magnet_downloads", "week", WEEK, "", 40.0);
+    ga4(&fixture, "lead_magnet_downloads", "month", MONTH, "", 150.0);
+    ga4(&fixture, "app_downloads", "week", WEEK, "", 25.0);
+    ga4(&fixture, "app_downloads", "month", MONTH, "", 90.0);
+
+    // Manual entries. October's spend is recorded as 500 and then corrected to 800.
+    record(&mut fixture, &[("marketing_spend", "500", "2026-10", "")]);
+    record(
+        &mut fixture,
+        &[
+            ("marketing_spend", "800", "2026-10", ""),
+            ("marketing_spend", "150.50", "2026-W44", ""),
+            ("demos", "0", "2026-W44", ""),
+            ("demos", "10", "2026-10", ""),
+            ("contracts_signed", "2", "2026-W44", ""),
+            ("contracts_signed", "3", "2026-10", ""),
+            ("app_downloads", "30", "2026-W44", ""),
+            ("lead_magnet_downloads", "170", "2026-10", ""),
+            ("popup_displays", "2000", "2026-W44", ""),
+            ("newsletter_subscribers", "1500", "2026-W44", ""),
+            ("newsletter_subscribers", "1480", "2026-10", ""),
+            ("newsletter_signups", "20", "2026-W44", ""),
+            ("newsletter_signups", "90", "2026-10", ""),
+            ("social_followers", "5000", "2026-W44", "network=instagram"),
+            ("social_followers", "800", "2026-W44", "network=linkedin"),
+            ("social_followers", "4950", "2026-10", "network=instagram"),
+            ("social_followers", "790", "2026-10", "network=linkedin"),
+            ("social_engagements", "250", "2026-W44", "network=instagram"),
+            ("social_engagements", "40", "2026-W44", "network=linkedin"),
+            ("social_engagements", "1000", "2026-10", "network=instagram"),
+            ("social_engagements", "158", "2026-10", "network=linkedin"),
+            (
+                "social_impressions",
+                "10000",
+                "2026-W44",
+                "network=instagram",
+            ),
+            (
+                "social_impressions",
+                "40000",
+                "2026-10",
+                "network=instagram",
+            ),
+            ("social_mentions", "12", "2026-W44", "network=instagram"),
+            ("social_mentions", "3", "2026-W44", "network=linkedin"),
+            ("social_mentions", "50", "2026-10", "network=instagram"),
+            ("nps_promoters", "30", "2026-W44", ""),
+            ("nps_passives", "10", "2026-W44", ""),
+            ("nps_detractors", "10", "2026-W44", ""),
+            ("nps_promoters", "100", "2026-10", ""),
+            ("nps_passives", "40", "2026-10", ""),
+            ("nps_detractors", "60", "2026-10", ""),
+        ],
+    );
+    fixture.recompute("2026-11-10T12:00:00Z");
+    fixture
+}
+
+/// Week 44: Monday 26 October to Sunday 1 November in Paris.
+fn week_44() -> Expected {
+    let mut week = Expected::default();
+    // GA4, the week's own numbers.
+    week.plain("acquisition.visitors", "", 800.0, "count");
+    week.plain("acquisition.sessions", "", 1000.0, "count");
+    week.ratio(
+        "acquisition.channel_share",
+        "channel=Email",
+        400.0,
+        1000.0,
+        "ratio",
+    );
+    week.ratio(
+        "acquisition.channel_share",
+        "channel=Organic Search",
+        600.0,
+        1000.0,
+        "ratio",
+    );
+    week.plain("acquisition.landing_visitors", "", 400.0, "count");
+    week.ratio(
+        "engagement.avg_session_seconds",
+        "",
+        60_000.0,
+        1000.0,
+        "seconds",
+    );
+    week.ratio("engagement.actions_per_user", "", 7000.0, 700.0, "number");
+    // Newsletter, manual: 20 sign-ups over 400 landing-page visitors.
+    week.plain("acquisition.newsletter_subscribers", "", 1500.0, "count");
+    week.plain("acquisition.newsletter_signups", "", 20.0, "count");
+    week.ratio(
+        "acquisition.newsletter_signup_rate",
+        "",
+        20.0,
+        400.0,
+        "ratio",
+    );
+    // Lead magnet: GA4's 40 (no manual entry this week), over the 2,000 pop-up displays.
+    week.plain("acquisition.lead_magnet_downloads", "", 40.0, "count");
+    week.ratio("acquisition.lead_magnet_rate", "", 40.0, 2000.0, "ratio");
+    // Stripe: sub_4 is the free sign-up, sub_3 the new paid subscription.
+    week.plain("acquisition.free_signups", "", 1.0, "count");
+    week.ratio("acquisition.free_signup_rate", "", 1.0, 800.0, "ratio");
+    // Orders ch_3, ch_4 (1 November) and ch_5 (yen); ch_2 fell in week 43.
+    week.plain("conversion.orders", "", 3.0, "count");
+    week.ratio("conversion.order_rate", "", 3.0, 800.0, "ratio");
+    week.plain("conversion.new_subscriptions", "", 1.0, "count");
+    week.ratio("conversion.subscription_rate", "", 1.0, 800.0, "ratio");
+    // The manual 30 replaces GA4's 25 for this week.
+    week.plain("conversion.app_downloads", "", 30.0, "count");
+    week.ratio("conversion.download_rate", "", 30.0, 800.0, "ratio");
+    // 2 contracts over 0 demos: NULL, and so is the b2b headline rate.
+    week.plain("conversion.contracts_signed", "", 2.0, "count");
+    week.ratio("conversion.contract_rate", "", 2.0, 0.0, "ratio");
+    week.ratio("conversion.rate", "", 2.0, 0.0, "ratio");
+    // Social, per network: instagram over its impressions, linkedin over its followers.
+    week.plain(
+        "engagement.social_followers",
+        "network=instagram",
+        5000.0,
+        "count",
+    );
+    week.plain(
+        "engagement.social_followers",
+        "network=linkedin",
+        800.0,
+        "count",
+    );
+    week.ratio(
+        "engagement.social_engagement_rate",
+        "network=instagram",
+        250.0,
+        10_000.0,
+        "ratio",
+    );
+    week.ratio(
+        "engagement.social_engagement_rate",
+        "network=linkedin",
+        40.0,
+        800.0,
+        "ratio",
+    );
+    week.plain("recommendation.social_mentions", "", 15.0, "count");
+    week.plain(
+        "recommendation.social_mentions",
+        "network=instagram",
+        12.0,
+        "count",
+    );
+    week.plain(
+        "recommendation.social_mentions",
+        "network=linkedin",
+        3.0,
+        "count",
+    );
+    // Subscriptions: sub_1 and sub_2 at the start, sub_1 and sub_3 at the end.
+    week.plain("engagement.active_subscriptions", "", 2.0, "count");
+    week.ratio("engagement.churn_rate", "", 1.0, 2.0, "ratio");
+    week.ratio("engagement.retention_rate", "", 1.0, 2.0, "ratio");
+    week.ratio("engagement.subscriber_growth", "", 2.0, 2.0, "ratio");
+    // Revenue in euros: 20 + 40 gross, 10 refunded, fees 0.88 + 1.46; the yen apart.
+    week.plain("revenue.gross", "", 60.0, "EUR");
+    week.plain("revenue.gross", "currency=JPY", 12345.0, "JPY");
+    week.plain("revenue.refunds", "", 10.0, "EUR");
+    week.plain("revenue.net", "", 50.0, "EUR");
+    week.plain("revenue.net", "currency=JPY", 12345.0, "JPY");
+    week.plain("revenue.fees", "", 2.34, "EUR");
+    week.plain("revenue.fees", "currency=JPY", 150.0, "JPY");
+    week.ratio("revenue.average_basket", "", 60.0, 2.0, "EUR");
+    week.ratio(
+        "revenue.average_basket",
+        "currency=JPY",
+        12345.0,
+        1.0,
+        "JPY",
+    );
+    // MRR at the end: 29 + 99, over 2 subscriptions.
+    week.plain("revenue.mrr", "", 128.0, "EUR");
+    week.ratio("revenue.arpu", "", 128.0, 2.0, "EUR");
+    // cus_a has 2 orders by 2 November; cus_b, cus_c, cus_d one each.
+    week.ratio("revenue.repeat_purchase_rate", "", 1.0, 4.0, "ratio");
+    // Lifetime euros 50 + 30 + 20 + 40 - 10 over cus_a, cus_b, cus_c; yen 12345 over cus_d.
+    week.ratio("revenue.ltv", "", 130.0, 3.0, "EUR");
+    week.ratio("revenue.ltv", "currency=JPY", 12345.0, 1.0, "JPY");
+    week.plain("revenue.marketing_spend", "", 150.5, "EUR");
+    week.ratio("revenue.cost_per_sale", "", 150.5, 3.0, "EUR");
+    // NPS: (30 - 10) / 50.
+    week.ratio("recommendation.nps", "", 2000.0, 50.0, "score");
+    week.plain("recommendation.nps_responses", "", 50.0, "count");
+    week
+}
+
+/// October 2026 in Paris.
+fn october() -> Expected {
+    let mut month = Expected::default();
+    month.plain("acquisition.visitors", "", 3000.0, "count");
+    month.plain("acquisition.sessions", "", 4000.0, "count");
+    month.ratio(
+        "acquisition.channel_share",
+        "channel=Email",
+        1500.0,
+        4000.0,
+        "ratio",
+    );
+    month.ratio(
+        "acquisition.channel_share",
+        "channel=Organic Search",
+        2500.0,
+        4000.0,
+        "ratio",
+    );
+    month.plain("acquisition.landing_visitors", "", 1200.0, "count");
+    month.ratio(
+        "engagement.avg_session_seconds",
+        "",
+        200_000.0,
+        4000.0,
+        "seconds",
+    );
+    month.ratio(
+        "engagement.actions_per_user",
+        "",
+        20_000.0,
+        2500.0,
+        "number",
+    );
+    month.plain("acquisition.newsletter_subscribers", "", 1480.0, "count");
+    month.plain("acquisition.newsletter_signups", "", 90.0, "count");
+    month.ratio(
+        "acquisition.newsletter_signup_rate",
+        "",
+        90.0,
+        1200.0,
+        "ratio",
+    );
+    // The manual 170 replaces GA4's 150 (never 320); no pop-up displays: over visitors.
+    month.plain("acquisition.lead_magnet_downloads", "", 170.0, "count");
+    month.ratio("acquisition.lead_magnet_rate", "", 170.0, 3000.0, "ratio");
+    month.plain("acquisition.free_signups", "", 1.0, "count");
+    month.ratio("acquisition.free_signup_rate", "", 1.0, 3000.0, "ratio");
+    // ch_1, ch_2, ch_3, ch_5; ch_4 is in November.
+    month.plain("conversion.orders", "", 4.0, "count");
+    month.ratio("conversion.order_rate", "", 4.0, 3000.0, "ratio");
+    month.plain("conversion.new_subscriptions", "", 1.0, "count");
+    month.ratio("conversion.subscription_rate", "", 1.0, 3000.0, "ratio");
+    // No manual entry for the month: GA4's 90.
+    month.plain("conversion.app_downloads", "", 90.0, "count");
+    month.ratio("conversion.download_rate", "", 90.0, 3000.0, "ratio");
+    month.plain("conversion.contracts_signed", "", 3.0, "count");
+    month.ratio("conversion.contract_rate", "", 3.0, 10.0, "ratio");
+    month.ratio("conversion.rate", "", 3.0, 10.0, "ratio");
+    month.plain(
+        "engagement.social_followers",
+        "network=instagram",
+        4950.0,
+        "count",
+    );
+    month.plain(
+        "engagement.social_followers",
+        "network=linkedin",
+        790.0,
+        "count",
+    );
+    month.ratio(
+        "engagement.social_engagement_rate",
+        "network=instagram",
+        1000.0,
+        40_000.0,
+        "ratio",
+    );
+    month.ratio(
+        "engagement.social_engagement_rate",
+        "network=linkedin",
+        158.0,
+        790.0,
+        "ratio",
+    );
+    // Only instagram recorded mentions in October: the total is its 50.
+    month.plain("recommendation.social_mentions", "", 50.0, "count");
+    month.plain(
+        "recommendation.social_mentions",
+        "network=instagram",
+        50.0,
+        "count",
+    );
+    month.plain("engagement.active_subscriptions", "", 2.0, "count");
+    month.ratio("engagement.churn_rate", "", 1.0, 2.0, "ratio");
+    month.ratio("engagement.retention_rate", "", 1.0, 2.0, "ratio");
+    month.ratio("engagement.subscriber_growth", "", 2.0, 2.0, "ratio");
+    // 50 + 30 + 20 gross, fees 1.75 + 1.17 + 0.88.
+    month.plain("revenue.gross", "", 100.0, "EUR");
+    month.plain("revenue.gross", "currency=JPY", 12345.0, "JPY");
+    month.plain("revenue.refunds", "", 10.0, "EUR");
+    month.plain("revenue.net", "", 90.0, "EUR");
+    month.plain("revenue.net", "currency=JPY", 12345.0, "JPY");
+    month.plain("revenue.fees", "", 3.8, "EUR");
+    month.plain("revenue.fees", "currency=JPY", 150.0, "JPY");
+    month.ratio("revenue.average_basket", "", 100.0, 3.0, "EUR");
+    month.ratio(
+        "revenue.average_basket",
+        "currency=JPY",
+        12345.0,
+        1.0,
+        "JPY",
+    );
+    month.plain("revenue.mrr", "", 128.0, "EUR");
+    month.ratio("revenue.arpu", "", 128.0, 2.0, "EUR");
+    // By 1 November: cus_a twice, cus_b and cus_d once.
+    month.ratio("revenue.repeat_purchase_rate", "", 1.0, 3.0, "ratio");
+    month.ratio("revenue.ltv", "", 90.0, 2.0, "EUR");
+    month.ratio("revenue.ltv", "currency=JPY", 12345.0, 1.0, "JPY");
+    // The later 800 replaced the first 500.
+    month.plain("revenue.marketing_spend", "", 800.0, "EUR");
+    month.ratio("revenue.cost_per_sale", "", 800.0, 4.0, "EUR");
+    // (100 - 60) / 200.
+    month.ratio("recommendation.nps", "", 4000.0, 200.0, "score");
+    month.plain("recommendation.nps_responses", "", 200.0, "count");
+    month
+}
+
+/// The stored rows of one period, by KPI and dimension.
+fn stored(fixture: &Fixture, grain: &str, start: &str) -> BTreeMap<(String, String), Row> {
+    let conn = fixture.warehouse.conn();
+    let mut statement = conn
+        .prepare(
+            "SELECT kpi, dimension, value, numerator, denominator, unit FROM kpis
+             WHERE grain = ?1 AND period_start = ?2",
+        )
+        .unwrap();
+    let rows = statement
+        .query_map(params![grain, start], |row| {
+            Ok((
+                (row.get(0)?, row.get(1)?),
+                Row {
+                    value: row.get(2)?,
+                    numerator: row.get(3)?,
+                    denominator: row.get(4)?,
+                    unit: row.get(5)?,
+                },
+            ))
+        })
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// Every computed KPI has an expectation, and the stored rows are exactly the expected ones.
+fn check(fixture: &Fixture, grain: &str, start: &str, expected: &Expected) {
+    for def in catalog().iter().filter(|def| def.computed) {
+        assert!(
+            expected.0.keys().any(|(kpi, _)| kpi == def.id),
+            "{grain} {start}: no expected value for {}",
+            def.id
+        );
+    }
+    let actual = stored(fixture, grain, start);
+    for (key, row) in &expected.0 {
+        assert_eq!(actual.get(key), Some(row), "{grain} {start} {key:?}");
+    }
+    let extra: Vec<_> = actual
+        .keys()
+        .filter(|key| !expected.0.contains_key(*key))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "{grain} {start}: unexpected rows {extra:?}"
+    );
+}
+
+#[test]
+fn every_kpi_of_a_week_across_two_months() {
+    let fixture = build();
+    check(&fixture, "week", WEEK, &week_44());
+
+    // The week's unique visitors are GA4's answer for the week, not the sum of its days.
+    let days: f64 = fixture
+        .warehouse
+        .conn()
+        .query_row(
+            "SELECT sum(value) FROM kpis WHERE kpi = 'acquisition.visitors' AND grain = 'day'
+             AND period_start BETWEEN '2026-10-26' AND '2026-11-01'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(days, 1000.0);
+    assert_eq!(
+        fixture.value("acquisition.visitors", "week", WEEK),
+        Some(800.0)
+    );
+}
+
+#[test]
+fn every_kpi_of_a_month() {
+    let fixture = build();
+    check(&fixture, "month", MONTH, &october());
+}
+
+#[test]
+fn the_week_of_the_clock_change_and_the_month_after() {
+    let fixture = build();
+    // Week 43 (19 to 25 October, 167 hours) holds ch_2 only; Sunday 25 October too.
+    assert_eq!(
+        fixture.value("revenue.gross", "week", "2026-10-19"),
+        Some(30.0)
+    );
+    assert_eq!(
+        fixture.value("revenue.gross", "day", "2026-10-25"),
+        Some(30.0)
+    );
+    assert_eq!(
+        fixture.value("revenue.gross", "day", "2026-10-26"),
+        Some(20.0)
+    );
+    // ch_4 is November's, though in week 44.
+    assert_eq!(
+        fixture.value("revenue.gross", "month", "2026-11-01"),
+        Some(40.0)
+    );
+    assert_eq!(
+        fixture.value("conversion.orders", "month", "2026-11-01"),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn manual_entries_feed_their_own_period_only() {
+    let fixture = build();
+    // October's contracts are not spread over its days or weeks, and week 43 has no entry:
+    // missing, not 0.
+    assert_eq!(fixture.count("conversion.contracts_signed", "day"), 0);
+    assert_eq!(fixture.count("conversion.contracts_signed", "week"), 1);
+    assert!(
+        fixture
+            .find("conversion.contracts_signed", "week", "2026-10-19", "")
+            .is_none()
+    );
+    assert!(
+        fixture
+            .find("revenue.marketing_spend", "month", "2026-11-01", "")
+            .is_none()
+    );
+    assert_eq!(fixture.count("recommendation.nps", "day"), 0);
+    // GA4's daily installs stay GA4's where nothing was recorded: week 43 has no row at all.
+    assert!(
+        fixture
+            .find("conversion.app_downloads", "week", "2026-10-19", "")
+            .is_none()
+    );
+}
+
+#[test]
+fn explain_says_which_input_each_row_used() {
+    let fixture = build();
+    let conn = fixture.warehouse.conn();
+    let week = |id| {
+        explain(conn, id, Some(crate::kpi::Grain::Week), Some("2026-W44"))
+            .unwrap()
+            .to_string()
+    };
+    let month = |id| {
+        explain(conn, id, Some(crate::kpi::Grain::Month), Some("2026-10"))
+            .unwrap()
+            .to_string()
+    };
+    let text = week("conversion.contract_rate");
+    assert!(text.contains("— ratio  = 2 / 0"), "{text}");
+    assert!(
+        text.contains("2026-10-26  denominator: the manual demos entry of the period"),
+        "{text}"
+    );
+    let text = month("acquisition.lead_magnet_rate");
+    assert!(
+        text.contains("denominator: acquisition.visitors (no manual popup_displays entry"),
+        "{text}"
+    );
+    let text = month("acquisition.lead_magnet_downloads");
+    assert!(
+        text.contains("the manual lead_magnet_downloads entry of the period, instead of GA4's 150"),
+        "{text}"
+    );
+    let text = week("acquisition.lead_magnet_downloads");
+    assert!(text.contains("GA4's lead_magnet_downloads"), "{text}");
+    let text = week("engagement.social_engagement_rate");
+    assert!(
+        text.contains("network=linkedin  denominator: the manual social_followers entry"),
+        "{text}"
+    );
+    assert!(
+        text.contains("network=instagram  denominator: the manual social_impressions entry"),
+        "{text}"
+    );
+    let text = month("recommendation.nps");
+    assert!(text.contains("20 score  = 4000 / 200"), "{text}");
+    assert!(
+        text.contains("metrics: source manual, metric nps_promoters"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_newsletter_rate_falls_back_to_visitors_without_landing_pages() {
+    let mut fixture = Fixture::new(BusinessModel::Ecommerce);
+    ga4(&fixture, "total_users", "month", MONTH, "", 2000.0);
+    record(&mut fixture, &[("newsletter_signups", "50", "2026-10", "")]);
+    fixture.recompute("2026-11-10T12:00:00Z");
+    let row = fixture.row("acquisition.newsletter_signup_rate", "month", MONTH);
+    assert_eq!(row.parts(), (Some(0.025), Some(50.0), Some(2000.0)));
+    let text = explain(
+        fixture.warehouse.conn(),
+        "acquisition.newsletter_signup_rate",
+        None,
+        Some("2026-10"),
+    )
+    .unwrap()
+    .to_string();
+    assert!(
+        text.contains("denominator: acquisition.visitors (no landing-page visitors"),
+        "{text}"
+    );
+    // Without Stripe, GA4 or any other entry, a rate over nothing is NULL, not 0.
+    let mut alone = Fixture::new(BusinessModel::B2b);
+    record(&mut alone, &[("contracts_signed", "4", "2026-10", "")]);
+    alone.recompute("2026-11-10T12:00:00Z");
+    assert_eq!(
+        alone
+            .row("conversion.contract_rate", "month", MONTH)
+            .parts(),
+        (None, Some(4.0), None)
+    );
+}
+
+#[test]
+fn entries_are_checked_before_they_are_stored() {
+    let check = |metric, value, period, dimension| {
+        check_entry(metric, value, period, dimension, "EUR")
+            .err()
+            .unwrap_or_default()
+    };
+    assert!(check("visits", "1", "2026-10", "").contains("not a manual metric"));
+    assert!(check("demos", "1", "2026-13", "").contains("not a period"));
+    assert!(check("demos", "1", "2026-W54", "").contains("no ISO week 54"));
+    assert!(check("demos", "-1", "2026-10", "").contains("negative"));
+    assert!(check("demos", "1.5", "2026-10", "").contains("whole number"));
+    assert!(check("demos", "NaN", "2026-10", "").contains("not a number"));
+    assert!(check("demos", "inf", "2026-10", "").contains("not a number"));
+    assert!(check("demos", "1", "2026-10", "network=x").contains("takes no dimension"));
+    assert!(check("social_followers", "1", "2026-10", "").contains("network=<name>"));
+    assert!(check("social_followers", "1", "2026-10", "net=x").contains("not a dimension"));
+    assert!(check("marketing_spend", "12.345", "2026-10", "").contains("more decimals"));
+
+    let spend = check_entry("marketing_spend", " 1234.56 ", "2026-W45", "", "EUR").unwrap();
+    assert_eq!(
+        (
+            spend.grain.as_str(),
+            spend.period_start.as_str(),
+            spend.value
+        ),
+        ("week", "2026-11-02", 1234.56)
+    );
+    assert_eq!(spend.unit, "EUR");
+    let yen = check_entry("marketing_spend", "5000", "2026-11-03", "", "JPY").unwrap();
+    assert_eq!((yen.grain.as_str(), yen.unit.as_str()), ("day", "JPY"));
+    assert!(
+        check_entry("marketing_spend", "5000.5", "2026-11", "", "JPY")
+            .unwrap_err()
+            .contains("more decimals than JPY has (0)")
+    );
+    let followers = check_entry(
+        "social_followers",
+        "10",
+        "2026-11",
+        " network=Instagram ",
+        "EUR",
+    );
+    assert_eq!(followers.unwrap().dimension, "network=instagram");
+}
