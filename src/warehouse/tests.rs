@@ -155,12 +155,15 @@ fn tables_gain_columns_a_newer_description_adds() {
 }
 
 #[test]
-fn every_table_and_column_is_documented() {
+fn every_table_view_and_column_is_documented() {
     let docs = include_str!("../../docs/warehouse.md");
     let warehouse = warehouse();
     let tables: Vec<String> = warehouse
         .conn()
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+        .prepare(
+            "SELECT name FROM sqlite_master
+              WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite%'",
+        )
         .unwrap()
         .query_map([], |row| row.get(0))
         .unwrap()
