@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod daemon;
 mod kpi;
+mod report;
 mod sync;
 mod warehouse;
 

@@ -1,6 +1,8 @@
 //! `kpisync demo`: the whole pipeline with no keys. It starts the built-in fake upstreams on
 //! loopback, syncs them into a scratch warehouse through the same configuration, sync and KPI
-//! code as a real run, and prints the KPIs.
+//! code as a real run, and prints the KPIs, then the weekly report. Its configuration sets a
+//! few targets for this month and the last, this week and the last, so that the reports show
+//! them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 
 use super::kpis::{self, KpisArgs};
+use super::report::{self, ReportArgs};
 use super::{Context, sync};
 use crate::config::Config;
 use crate::kpi::Grain;
@@ -71,17 +74,19 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
          api_key = {FAKE_API_KEY:?}\nbase_url = {:?}\n\n[connectors.ga4]\n\
          property_id = {:?}\ncredentials_file = {ga4_key:?}\nbase_url = {:?}\n\
          admin_base_url = {:?}\nstart_date = \"{ga4_start}\"\nsignup_event = \"sign_up\"\n\
-         lead_event = \"generate_lead\"\n",
+         lead_event = \"generate_lead\"\n\n{}",
         stripe.base_url(),
         ga4_fake::PROPERTY_ID,
         ga4.base_url(),
         ga4.base_url(),
+        demo_targets(today)?,
     );
     std::fs::write(&config_path, config_text)
         .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(Some(&config_path))?;
 
     let warehouse = crate::warehouse::Warehouse::open(&database)?;
+    warehouse.replace_targets(&config.targets)?;
     let warehouse = Arc::new(Mutex::new(warehouse));
     let options = SyncOptions::default();
     let reports = sync::sync_all(&config, &warehouse, Some(&database), &[], &options).await?;
@@ -101,12 +106,45 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
          ORDER BY period_start DESC LIMIT 4\"",
         db = database.display()
     );
+
+    println!();
+    let args = ReportArgs::last_week_table();
+    let weekly = report::build(&config, guard.conn(), &args)?;
+    report::write(&weekly, &args)?;
     let failed = reports.iter().any(|report| !report.succeeded());
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `[targets.monthly]` and `[targets.weekly]` for the current and the previous month and week,
+/// near what the fakes produce.
+#[cfg(feature = "demo")]
+fn demo_targets(today: jiff::civil::Date) -> anyhow::Result<String> {
+    use crate::kpi::periods::Period;
+
+    let labels = |grain: Grain| -> anyhow::Result<String> {
+        let current = Period::containing(grain, today);
+        let previous = Period {
+            grain,
+            start: crate::report::shift(grain, current.start, -1)?,
+        };
+        Ok(format!("\"{previous}\" = {{}}, \"{current}\" = {{}}"))
+    };
+    let (month, week) = (labels(Grain::Month)?, labels(Grain::Week)?);
+    let target = |labels: &str, value: &str| labels.replace("{}", value);
+    Ok(format!(
+        "[targets.monthly]\n\"revenue.gross\" = {{ {} }}\n\"conversion.rate\" = {{ {} }}\n\
+         \"acquisition.visitors\" = {{ {} }}\n\n[targets.weekly]\n\"revenue.gross\" = {{ {} }}\n\
+         \"acquisition.visitors\" = {{ {} }}\n",
+        target(&month, "8500.0"),
+        target(&month, "0.003"),
+        target(&month, "3200"),
+        target(&week, "2000.0"),
+        target(&week, "1000"),
+    ))
 }
 
 #[cfg(not(feature = "demo"))]

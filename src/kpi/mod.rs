@@ -16,6 +16,7 @@ pub mod explain;
 pub mod ga4;
 pub mod manual;
 pub mod periods;
+pub mod rollup;
 mod store;
 mod stripe;
 #[cfg(test)]

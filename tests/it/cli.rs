@@ -182,4 +182,37 @@ async fn the_demo_prints_kpi_values() {
         printed.contains("engagement.active_subscriptions"),
         "{printed}"
     );
+
+    // It ends with the weekly report of the last complete week, after the KPIs.
+    let report = printed
+        .rfind("Weekly report 20")
+        .unwrap_or_else(|| panic!("no weekly report:\n{printed}"));
+    assert!(
+        report > printed.find("The warehouse is").unwrap(),
+        "{printed}"
+    );
+    let weekly = &printed[report..];
+    assert!(
+        weekly.contains("This week") && weekly.contains("€"),
+        "{weekly}"
+    );
+    assert!(
+        weekly.trim_end().ends_with('┘'),
+        "the report is the last thing printed:\n{weekly}"
+    );
+
+    // The demo's configuration sets targets, which the monthly report shows.
+    let monthly = std::process::Command::new(env!("CARGO_BIN_EXE_kpisync"))
+        .arg("--config")
+        .arg(dir.path().join("kpisync-demo.toml"))
+        .args(["report", "monthly", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_success(&monthly);
+    let csv = String::from_utf8_lossy(&monthly.stdout);
+    let gross = csv
+        .lines()
+        .find(|line| line.starts_with("monthly,") && line.contains(",revenue.gross,,EUR,"))
+        .unwrap_or_else(|| panic!("no revenue.gross line:\n{csv}"));
+    assert!(gross.contains(",8500,"), "the target: {gross}");
 }
