@@ -450,21 +450,12 @@ fn check_targets(
     Ok(checked)
 }
 
-/// `2026-01` → `2026-01-01`; `2026-W05` → the Monday of that ISO week.
+/// `2026-01` → `2026-01-01`; `2026-W05` → the Monday of that ISO week. The labels are read as
+/// everywhere else (`kpisync record`, `note`, `report --period`); the label must be of the
+/// section's grain.
 fn parse_target_period(grain: &str, period: &str) -> Option<String> {
-    if grain == "month" {
-        let (year, month) = period.split_once('-')?;
-        if year.len() != 4 || month.len() != 2 {
-            return None;
-        }
-        let date = jiff::civil::Date::new(year.parse().ok()?, month.parse().ok()?, 1).ok()?;
-        return Some(date.to_string());
-    }
-    let (year, week) = period.split_once("-W")?;
-    let monday = jiff::civil::Weekday::Monday;
-    let week =
-        jiff::civil::ISOWeekDate::new(year.parse().ok()?, week.parse().ok()?, monday).ok()?;
-    Some(week.date().to_string())
+    let period = crate::kpi::periods::parse(period).ok()?;
+    (period.grain.as_str() == grain).then(|| period.start.to_string())
 }
 
 #[cfg(test)]

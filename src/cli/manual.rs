@@ -28,14 +28,14 @@ pub struct RecordArgs {
     #[arg(long, value_name = "PERIOD")]
     period: String,
 
-    /// network=<name>, required by the social_* metrics (network=instagram)
+    /// network=NAME, required by the social_* metrics (network=instagram)
     #[arg(long, value_name = "KEY=VALUE")]
     dimension: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// A CSV file with the header metric,period,value[,dimension] (see docs/kpis.md)
+    /// A CSV file with the header metric,period,value,dimension (see docs/kpis.md)
     file: PathBuf,
 }
 
@@ -108,8 +108,13 @@ pub fn import(context: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         ]);
     }
     println!("{table}");
+    let plural = if entries.len() == 1 {
+        "entry"
+    } else {
+        "entries"
+    };
     println!(
-        "stored {} entries from {}",
+        "stored {} {plural} from {}",
         entries.len(),
         shown(&args.file)
     );

@@ -128,6 +128,11 @@ fn targets_are_checked_by_kpi_id_and_period() {
     assert!(error.contains("revenue.mmr"), "{error}");
     let error = error_of(&with(r#""revenue.mrr" = { "2026-13" = 1000.0 }"#));
     assert!(error.contains("2026-13"), "{error}");
+    // A week or a day is a period, but not one of a monthly target.
+    for period in ["2026-W05", "2026-01-15"] {
+        let error = error_of(&with(&format!(r#""revenue.mrr" = {{ "{period}" = 1.0 }}"#)));
+        assert!(error.contains(period), "{error}");
+    }
 }
 
 #[test]

@@ -120,6 +120,8 @@ fn check_value(metric: &ManualMetric, text: &str, currency: &str) -> Result<f64,
         .ok()
         .filter(|value: &f64| value.is_finite())
         .ok_or_else(|| format!("'{text}' is not a number"))?;
+    // `-0` is 0.
+    let value = value + 0.0;
     if value < 0.0 {
         return Err(format!("{}: '{text}' is negative", metric.name));
     }
@@ -136,7 +138,13 @@ fn check_value(metric: &ManualMetric, text: &str, currency: &str) -> Result<f64,
     let exponent = connectors::stripe::currency_exponent(currency) as i32;
     let scale = 10f64.powi(exponent);
     let minor = (value * scale).round();
-    if (value * scale - minor).abs() > 1e-6 * scale.max(1.0) {
+    // Beyond 2^53 minor units a double no longer holds every cent.
+    if minor > 9_007_199_254_740_992.0 {
+        return Err(format!("{}: '{text}' is too large", metric.name));
+    }
+    // The product carries the rounding of the decimal text: a few units in the last place.
+    let tolerance = (minor.abs() * 4.0 * f64::EPSILON).max(1e-6);
+    if (value * scale - minor).abs() > tolerance {
         return Err(format!(
             "{}: '{text}' has more decimals than {currency} has ({exponent})",
             metric.name

@@ -772,6 +772,19 @@ fn entries_are_checked_before_they_are_stored() {
     assert!(check("social_followers", "1", "2026-10", "").contains("network=<name>"));
     assert!(check("social_followers", "1", "2026-10", "net=x").contains("not a dimension"));
     assert!(check("marketing_spend", "12.345", "2026-10", "").contains("more decimals"));
+    assert!(check("marketing_spend", "1e308", "2026-10", "").contains("too large"));
+    assert!(check("marketing_spend", "-0.01", "2026-10", "").contains("negative"));
+    let zero = check_entry("demos", "-0", "2026-10", "", "EUR").unwrap();
+    assert!(zero.value == 0.0 && zero.value.is_sign_positive());
+    // 0.29 × 100 is 28.999999999999996 in binary: still exactly 29 cents.
+    let cents = check_entry("marketing_spend", "0.29", "2026-10", "", "EUR").unwrap();
+    assert_eq!(cents.value, 0.29);
+    let dinars = check_entry("marketing_spend", "1.234", "2026-10", "", "KWD").unwrap();
+    assert_eq!(dinars.value, 1.234);
+    let large = check_entry("marketing_spend", "98765432109.87", "2026", "", "EUR");
+    assert!(large.unwrap_err().contains("not a period"));
+    let large = check_entry("marketing_spend", "98765432109.87", "2026-10", "", "EUR").unwrap();
+    assert_eq!(large.value, 98765432109.87);
 
     let spend = check_entry("marketing_spend", " 1234.56 ", "2026-W45", "", "EUR").unwrap();
     assert_eq!(
