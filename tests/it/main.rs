@@ -8,6 +8,7 @@ mod ga4;
 mod helpers;
 mod interrupted;
 mod manual;
+mod report;
 mod stripe_faults;
 mod stripe_kpis;
 mod stripe_sync;
