@@ -164,10 +164,13 @@ fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<ManualEntry>> {
         .headers()
         .map_err(|error| ConfigError(format!("{name}: {error}")))?
         .clone();
-    let column = |wanted: &str| headers.iter().position(|header| header == wanted);
-    let unknown: Vec<&str> = headers
+    // Spreadsheets like to capitalise headers: `Metric` is `metric`.
+    let names: Vec<String> = headers.iter().map(str::to_ascii_lowercase).collect();
+    let column = |wanted: &str| names.iter().position(|name| name == wanted);
+    let unknown: Vec<&str> = names
         .iter()
-        .filter(|header| !["metric", "period", "value", "dimension"].contains(header))
+        .map(String::as_str)
+        .filter(|name| !["metric", "period", "value", "dimension"].contains(name))
         .collect();
     let (Some(metric), Some(period), Some(value)) =
         (column("metric"), column("period"), column("value"))

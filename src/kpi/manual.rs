@@ -89,7 +89,7 @@ pub fn check_entry(
     currency: &str,
 ) -> Result<ManualEntry, String> {
     let metric = metric.trim();
-    let Some(known) = manual_metric(metric) else {
+    let Some(known) = manual_metric(&metric.to_ascii_lowercase()) else {
         let names: Vec<&str> = MANUAL_METRICS.iter().map(|metric| metric.name).collect();
         return Err(format!(
             "'{metric}' is not a manual metric (one of: {})",

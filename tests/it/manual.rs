@@ -148,7 +148,7 @@ async fn a_good_csv_is_stored_whole() {
     let file = bench.dir().join("november.csv");
     std::fs::write(
         &file,
-        "metric,period,value,dimension\n\
+        "Metric, Period, Value, Dimension\n\
          marketing_spend,2026-11,2500.50,\n\
          demos,2026-W45,12,\n\
          contracts_signed,2026-W45,3\n\

@@ -811,4 +811,9 @@ fn entries_are_checked_before_they_are_stored() {
         "EUR",
     );
     assert_eq!(followers.unwrap().dimension, "network=instagram");
+    let demos = check_entry(" Demos ", "3", "2026-w45", "", "EUR").unwrap();
+    assert_eq!(
+        (demos.metric.as_str(), demos.grain.as_str()),
+        ("demos", "week")
+    );
 }
