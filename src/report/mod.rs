@@ -1,7 +1,7 @@
 //! The weekly operational and monthly business reports of `KPIS.md`. [`build`] reads the
 //! `kpis`, `targets` and `notes` tables into a [`Report`], which holds raw numbers only; one
 //! module per format writes it ([`table`], [`markdown`], [`csv`], [`json`], [`html`]), and
-//! [`format`] turns numbers into text for people.
+//! [`format`](mod@format) turns numbers into text for people.
 //!
 //! Reports read KPIs and targets only: they never recompute a KPI, so a report shows exactly
 //! what the warehouse holds.
