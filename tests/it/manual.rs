@@ -276,3 +276,41 @@ async fn a_note_is_stored_replaced_and_removed() {
     assert_eq!(bench.text(note), None);
     assert_eq!(bench.count("SELECT count(*) FROM notes"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_and_a_note_reach_the_weekly_report() {
+    let bench = Bench::start(Dataset::empty()).await;
+    let file = bench.dir().join("weeks.csv");
+    std::fs::write(
+        &file,
+        "metric,period,value\n\
+         contracts_signed,2026-W44,2\n\
+         demos,2026-W44,10\n\
+         contracts_signed,2026-W45,3\n\
+         demos,2026-W45,12\n",
+    )
+    .unwrap();
+    assert_success(&bench.kpisync(&["import", file.to_str().unwrap()]).await);
+    let note = [
+        "note",
+        "conversion.contract_rate",
+        "2026-W45",
+        "Two demos moved to December",
+    ];
+    assert_success(&bench.kpisync(&note).await);
+
+    let output = bench
+        .kpisync(&[
+            "report", "weekly", "--period", "2026-W45", "--format", "markdown",
+        ])
+        .await;
+    assert_success(&output);
+    let report = String::from_utf8_lossy(&output.stdout);
+    // 3 / 12 this week against 2 / 10 the week before, with the note beside it.
+    let line = report
+        .lines()
+        .find(|line| line.contains("`conversion.contract_rate`"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(line.contains("25.0 %") && line.contains("20.0 %"), "{line}");
+    assert!(line.contains("Two demos moved to December"), "{line}");
+}
