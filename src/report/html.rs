@@ -29,15 +29,14 @@ h2 { font-size: 15px; text-transform: uppercase; letter-spacing: .06em; color: v
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums;
   table-layout: fixed; }
 th.kpi { width: 27%; } th.number { width: 10%; } th.chart { width: 150px; }
-table.monthly th.kpi { width: 24%; } table.monthly th.number { width: 9%; }
+table.monthly th.kpi { width: 27%; } table.monthly th.number { width: 8.5%; }
 th { text-align: right; font-weight: 600; font-size: 12px; color: var(--muted);
   border-bottom: 2px solid var(--rule); padding: 6px 8px; white-space: nowrap; }
 td { border-bottom: 1px solid var(--rule); padding: 5px 8px; vertical-align: middle; }
 tbody tr:nth-child(even) td { background: var(--band); }
 td.number { text-align: right; white-space: nowrap; }
 th.text, td.text { text-align: left; }
-td.kpi code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  overflow-wrap: anywhere; }
+td.kpi code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 td.kpi .dimension { display: block; color: var(--muted); font-size: 12px; }
 td.chart { width: 148px; text-align: center; }
 td.chart svg { display: block; margin: 0 auto; }
@@ -117,7 +116,11 @@ fn row(out: &mut String, report: &Report, line: &Line) {
     let mut cells = format::cells(report, line);
     let note = cells.pop().unwrap_or_default();
     out.push_str("<tr><td class=\"kpi text\">");
-    let _ = write!(out, "<code>{}</code>", escape(line.kpi));
+    // A long id may wrap, but only after a dot or an underscore.
+    let id = escape(line.kpi)
+        .replace('.', ".<wbr>")
+        .replace('_', "_<wbr>");
+    let _ = write!(out, "<code>{id}</code>");
     if !line.dimension.is_empty() {
         let _ = write!(
             out,
