@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use super::{Context, output, shown};
 use crate::config::{Config, ConfigError};
-use crate::kpi::manual::check_entry;
+use crate::kpi::manual::{check_entry, kpis_fed_by};
 use crate::kpi::periods::{self, Period};
 use crate::warehouse::{ManualEntry, NoteChange, Warehouse};
 
@@ -80,7 +80,35 @@ pub fn record(context: &Context, args: RecordArgs) -> anyhow::Result<ExitCode> {
         None => println!(),
     }
     recompute(&config, &mut warehouse)?;
+    print_fed(&warehouse, &entry)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The KPI rows of the entry's period that the entry's metric feeds, as recomputed.
+fn print_fed(warehouse: &Warehouse, entry: &ManualEntry) -> anyhow::Result<()> {
+    let mut statement = warehouse.conn().prepare(
+        "SELECT dimension, value, numerator, denominator, unit FROM kpis
+         WHERE kpi = ?1 AND grain = ?2 AND period_start = ?3 ORDER BY dimension",
+    )?;
+    for kpi in kpis_fed_by(&entry.metric) {
+        let key = rusqlite::params![kpi, entry.grain, entry.period_start];
+        let mut rows = statement.query(key)?;
+        while let Some(row) = rows.next()? {
+            let dimension: String = row.get(0)?;
+            let unit: String = row.get(4)?;
+            let mut line = format!("  {kpi}");
+            if !dimension.is_empty() {
+                line.push_str(&format!(" {dimension}"));
+            }
+            line.push_str(&format!(" = {}", output::value(row.get(1)?, &unit)));
+            let (numerator, denominator): (Option<f64>, Option<f64>) = (row.get(2)?, row.get(3)?);
+            if let (Some(numerator), Some(denominator)) = (numerator, denominator) {
+                line.push_str(&format!(" ({numerator} / {denominator})"));
+            }
+            println!("{line}");
+        }
+    }
+    Ok(())
 }
 
 pub fn import(context: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {

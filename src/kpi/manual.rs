@@ -76,6 +76,27 @@ pub fn manual_metric(name: &str) -> Option<&'static ManualMetric> {
     MANUAL_METRICS.iter().find(|metric| metric.name == name)
 }
 
+/// The ids of the computed KPIs a manual metric feeds, directly or through other KPIs, in
+/// catalog order.
+pub fn kpis_fed_by(metric: &str) -> Vec<&'static str> {
+    let mut fed: Vec<&'static str> = Vec::new();
+    // The catalog lists a KPI after the KPIs it reads, so one pass finds every dependant.
+    for def in super::catalog().iter().filter(|def| def.computed) {
+        let reads = def.inputs.iter().any(|input| match input {
+            super::Input::Metric {
+                source,
+                metric: name,
+            } => *source == MANUAL_SOURCE && *name == metric,
+            super::Input::Kpi(id) => fed.contains(id),
+            super::Input::Table { .. } => false,
+        });
+        if reads {
+            fed.push(def.id);
+        }
+    }
+    fed
+}
+
 /// Checks one entry as typed by a user and returns it ready to store. `value` is a number
 /// (counts: whole and not negative; money: in major units of `currency`, not negative, with
 /// no more decimals than the currency has); `period` a day, ISO week or month label;

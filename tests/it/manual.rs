@@ -60,6 +60,17 @@ async fn a_recorded_number_shows_in_kpis_and_a_later_one_replaces_it() {
     assert!(!csv.contains(",3,,,count"), "{csv}");
     assert_eq!(manual_rows(&bench), 1);
 
+    // record prints the KPIs of the period its metric feeds, as recomputed.
+    let output = bench
+        .kpisync(&["record", "demos", "10", "--period", "2026-W45"])
+        .await;
+    assert_success(&output);
+    let printed = all_output(&output);
+    assert!(
+        printed.contains("conversion.contract_rate = 50.0 % (5 / 10)"),
+        "{printed}"
+    );
+
     // Money in the business currency, to the cent; social numbers per network.
     let output = bench
         .kpisync(&[

@@ -817,3 +817,39 @@ fn entries_are_checked_before_they_are_stored() {
         ("demos", "week")
     );
 }
+
+#[test]
+fn every_manual_metric_feeds_the_kpis_of_the_spec() {
+    use crate::kpi::manual::{MANUAL_METRICS, kpis_fed_by};
+    for metric in MANUAL_METRICS {
+        assert!(
+            !kpis_fed_by(metric.name).is_empty(),
+            "{} feeds nothing",
+            metric.name
+        );
+    }
+    assert_eq!(
+        kpis_fed_by("demos"),
+        ["conversion.contract_rate", "conversion.rate"]
+    );
+    assert_eq!(
+        kpis_fed_by("marketing_spend"),
+        ["revenue.marketing_spend", "revenue.cost_per_sale"]
+    );
+    assert_eq!(
+        kpis_fed_by("popup_displays"),
+        ["acquisition.lead_magnet_rate"]
+    );
+    assert_eq!(
+        kpis_fed_by("app_downloads"),
+        [
+            "conversion.app_downloads",
+            "conversion.download_rate",
+            "conversion.rate"
+        ]
+    );
+    assert_eq!(
+        kpis_fed_by("nps_passives"),
+        ["recommendation.nps", "recommendation.nps_responses"]
+    );
+}
