@@ -26,11 +26,20 @@ async fn synced_bench() -> Bench {
 async fn reports_print_in_every_format_and_write_files() {
     let bench = synced_bench().await;
 
+    let note = bench
+        .kpisync(&["note", "revenue.gross", "2026-W24", "Summer sale, day 3"])
+        .await;
+    assert_success(&note);
     let table = bench
         .kpisync(&["report", "weekly", "--period", "2026-W24"])
         .await;
     assert_success(&table);
     let table = String::from_utf8_lossy(&table.stdout);
+    let gross = table
+        .lines()
+        .find(|line| line.contains("revenue.gross "))
+        .unwrap_or_else(|| panic!("no revenue.gross line:\n{table}"));
+    assert!(gross.contains("Summer sale, day 3"), "the note: {gross}");
     assert!(
         table.starts_with("Weekly report 2026-W24\n2026-06-08 to 2026-06-14"),
         "{table}"
