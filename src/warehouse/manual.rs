@@ -159,3 +159,69 @@ impl Warehouse {
         Ok(change)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(metric: &str, grain: &str, value: f64) -> ManualEntry {
+        ManualEntry {
+            metric: metric.to_owned(),
+            grain: grain.to_owned(),
+            period_start: "2026-11-02".to_owned(),
+            dimension: String::new(),
+            value,
+            unit: "count".to_owned(),
+        }
+    }
+
+    fn stored(warehouse: &Warehouse) -> Vec<(String, f64)> {
+        let mut statement = warehouse
+            .conn()
+            .prepare("SELECT metric, value FROM metrics WHERE source = 'manual' ORDER BY metric")
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn a_batch_is_stored_whole_or_not_at_all() {
+        let mut warehouse = Warehouse::open_in_memory().unwrap();
+        let first = warehouse
+            .record_manual(&[entry("demos", "week", 4.0), entry("demos", "week", 5.0)])
+            .unwrap();
+        // Within one batch the later entry wins, and says what it replaced.
+        assert_eq!(first[0].replaced, None);
+        assert_eq!(first[1].replaced, Some(4.0));
+        assert_eq!(stored(&warehouse), [("demos".to_owned(), 5.0)]);
+
+        // The table refuses the second entry's grain: the first is not kept either.
+        let error = warehouse
+            .record_manual(&[
+                entry("contracts_signed", "week", 2.0),
+                entry("contracts_signed", "year", 9.0),
+            ])
+            .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("contracts_signed for year"),
+            "{error:#}"
+        );
+        assert_eq!(stored(&warehouse), [("demos".to_owned(), 5.0)]);
+    }
+
+    #[test]
+    fn a_note_is_added_replaced_and_removed() {
+        let mut warehouse = Warehouse::open_in_memory().unwrap();
+        let mut note = |text: &str| {
+            warehouse
+                .set_note("revenue.net", "week", "2026-11-02", text)
+                .unwrap()
+        };
+        assert_eq!(note("first"), NoteChange::Added);
+        assert_eq!(note("second"), NoteChange::Replaced);
+        assert_eq!(note(""), NoteChange::Removed);
+        assert_eq!(note(""), NoteChange::NothingToRemove);
+    }
+}
