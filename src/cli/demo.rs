@@ -30,6 +30,8 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
     use connectors::ga4::fake::{self as ga4_fake, FakeGa4};
     use connectors::stripe::fake::{Dataset, FAKE_API_KEY, FakeStripe};
 
+    use crate::kpi::periods::Period;
+
     let dir = args
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join("kpisync-demo"));
@@ -85,8 +87,27 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(Some(&config_path))?;
 
-    let warehouse = crate::warehouse::Warehouse::open(&database)?;
+    let mut warehouse = crate::warehouse::Warehouse::open(&database)?;
     warehouse.replace_targets(&config.targets)?;
+    // The numbers no connector brings, imported the way a user would.
+    let manual_path = dir.join("kpisync-demo-manual.csv");
+    std::fs::write(&manual_path, demo_manual_csv(today)?)
+        .with_context(|| format!("writing {}", manual_path.display()))?;
+    let entries = super::manual::read_csv(&manual_path, &config.business.currency)?;
+    warehouse.record_manual(&entries)?;
+    let last_week = Period::containing(Grain::Week, today);
+    let last_week = crate::report::shift(Grain::Week, last_week.start, -1)?;
+    warehouse.set_note(
+        "revenue.gross",
+        Grain::Week.as_str(),
+        &last_week.to_string(),
+        "Autumn promotion ran Tuesday to Thursday",
+    )?;
+    println!(
+        "imported {} manual entries from {}",
+        entries.len(),
+        manual_path.display()
+    );
     let warehouse = Arc::new(Mutex::new(warehouse));
     let options = SyncOptions::default();
     let reports = sync::sync_all(&config, &warehouse, Some(&database), &[], &options).await?;
@@ -117,6 +138,62 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Manual inputs for the four months and weeks before the current ones, in the layout `kpisync import` reads:
+/// marketing spend, newsletter and social numbers, NPS answers.
+#[cfg(feature = "demo")]
+fn demo_manual_csv(today: jiff::civil::Date) -> anyhow::Result<String> {
+    use crate::kpi::periods::Period;
+
+    let mut csv = String::from("metric,period,value,dimension\n");
+    for back in 1..=4_i64 {
+        // Numbers that move a little from one period to the next, the same on every run.
+        let wobble = |base: f64, step: f64| base + step * ((back * 7) % 5) as f64;
+        for grain in [Grain::Month, Grain::Week] {
+            let current = Period::containing(grain, today);
+            let period = Period {
+                grain,
+                start: crate::report::shift(grain, current.start, -back)?,
+            };
+            let share = if grain == Grain::Month { 1.0 } else { 0.25 };
+            let rows = [
+                ("marketing_spend", wobble(1200.0, 85.5) * share, ""),
+                (
+                    "newsletter_signups",
+                    (wobble(160.0, 12.0) * share).round(),
+                    "",
+                ),
+                (
+                    "social_followers",
+                    wobble(2400.0, 40.0) - 120.0 * back as f64,
+                    "network=instagram",
+                ),
+                (
+                    "social_engagements",
+                    (wobble(900.0, 60.0) * share).round(),
+                    "network=instagram",
+                ),
+                (
+                    "social_impressions",
+                    (wobble(21000.0, 900.0) * share).round(),
+                    "network=instagram",
+                ),
+                ("nps_promoters", (wobble(40.0, 3.0) * share).round(), ""),
+                ("nps_passives", (wobble(14.0, 2.0) * share).round(), ""),
+                ("nps_detractors", (wobble(8.0, 1.0) * share).round(), ""),
+            ];
+            for (metric, value, dimension) in rows {
+                let value = if metric == "marketing_spend" {
+                    format!("{value:.2}")
+                } else {
+                    value.to_string()
+                };
+                csv.push_str(&format!("{metric},{period},{value},{dimension}\n"));
+            }
+        }
+    }
+    Ok(csv)
 }
 
 /// `[targets.monthly]` and `[targets.weekly]` for the current and the previous month and week,

@@ -181,7 +181,7 @@ pub fn note(context: &Context, args: NoteArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads and checks every row of an import file. Every bad row is reported, by line number,
 /// in one error; the file is then not stored at all.
-fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<ManualEntry>> {
+pub(super) fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<ManualEntry>> {
     let name = shown(path);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)

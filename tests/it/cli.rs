@@ -200,6 +200,16 @@ async fn the_demo_prints_kpi_values() {
         weekly.trim_end().ends_with('┘'),
         "the report is the last thing printed:\n{weekly}"
     );
+    // The manual inputs it imports feed their KPIs, and its note shows beside revenue.
+    for kpi in [
+        "revenue.cost_per_sale",
+        "recommendation.nps",
+        "engagement.social_followers [network=instagram]",
+        "acquisition.newsletter_signup_rate",
+    ] {
+        assert!(weekly.contains(kpi), "{kpi} missing:\n{weekly}");
+    }
+    assert!(weekly.contains("Autumn promotion"), "{weekly}");
 
     // The demo's configuration sets targets, which the monthly report shows.
     let monthly = std::process::Command::new(env!("CARGO_BIN_EXE_kpisync"))
