@@ -183,22 +183,28 @@ pub fn note(context: &Context, args: NoteArgs) -> anyhow::Result<ExitCode> {
 /// in one error; the file is then not stored at all.
 pub(super) fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<ManualEntry>> {
     let name = shown(path);
+    let bytes = std::fs::read(path).map_err(|error| ConfigError(format!("{name}: {error}")))?;
+    Ok(parse_csv(&name, &bytes, currency)?)
+}
+
+/// Checks every row of the import file `name`, whose content is `bytes`.
+fn parse_csv(name: &str, bytes: &[u8], currency: &str) -> Result<Vec<ManualEntry>, ConfigError> {
+    let lines = LineIndex::new(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_path(path)
-        .map_err(|error| ConfigError(format!("{name}: {error}")))?;
+        .from_reader(bytes);
     let headers = reader
         .headers()
-        .map_err(|error| ConfigError(format!("{name}: {error}")))?
+        .map_err(|error| ConfigError(format!("{name}: line 1: {}", csv_error(&error))))?
         .clone();
     // Spreadsheets like to capitalise headers: `Metric` is `metric`.
     let names: Vec<String> = headers.iter().map(str::to_ascii_lowercase).collect();
     let column = |wanted: &str| names.iter().position(|name| name == wanted);
-    let unknown: Vec<&str> = names
+    let unknown: Vec<String> = names
         .iter()
-        .map(String::as_str)
-        .filter(|name| !["metric", "period", "value", "dimension"].contains(name))
+        .filter(|name| !["metric", "period", "value", "dimension"].contains(&name.as_str()))
+        .map(|name| format!("'{name}'"))
         .collect();
     let (Some(metric), Some(period), Some(value)) =
         (column("metric"), column("period"), column("value"))
@@ -207,15 +213,23 @@ pub(super) fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<Manual
             "{name}: line 1 must be the header metric,period,value (and optionally dimension), \
              found '{}'",
             headers.iter().collect::<Vec<_>>().join(",")
-        ))
-        .into());
+        )));
     };
     if !unknown.is_empty() {
         return Err(ConfigError(format!(
             "{name}: unknown column {} (the columns are metric, period, value and dimension)",
             unknown.join(", ")
-        ))
-        .into());
+        )));
+    }
+    // Two columns of one name would leave one of them silently unread.
+    if let Some(twice) = names
+        .iter()
+        .enumerate()
+        .find_map(|(index, name)| names[..index].contains(name).then_some(name))
+    {
+        return Err(ConfigError(format!(
+            "{name}: the header has the column {twice} twice"
+        )));
     }
     let dimension = column("dimension");
 
@@ -225,12 +239,12 @@ pub(super) fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<Manual
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let line = error.position().map_or(0, csv::Position::line);
-                errors.push(format!("line {line}: {error}"));
+                let line = error.position().map_or(0, |at| lines.first_line(at));
+                errors.push(format!("line {line}: {}", csv_error(&error)));
                 continue;
             }
         };
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, |at| lines.first_line(at));
         if record.len() > headers.len() {
             errors.push(format!(
                 "line {line}: {} fields, the header has {}",
@@ -258,13 +272,50 @@ pub(super) fn read_csv(path: &Path, currency: &str) -> anyhow::Result<Vec<Manual
             errors.len(),
             if errors.len() == 1 { "" } else { "s" },
             errors.join("\n  ")
-        ))
-        .into());
+        )));
     }
     if entries.is_empty() {
-        return Err(ConfigError(format!("{name}: no rows after the header")).into());
+        return Err(ConfigError(format!("{name}: no rows after the header")));
     }
     Ok(entries)
+}
+
+/// A CSV reading error without the reader's own position, which [`LineIndex`] corrects.
+fn csv_error(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("field {} is not UTF-8 text", err.field() + 1)
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// Finds the line a record is on. The CSV reader places a record where it started reading:
+/// before the blank lines it skipped and, with CRLF line ends, on the `\n` that ends the line
+/// before; the record itself starts after those line ends.
+struct LineIndex<'a> {
+    bytes: &'a [u8],
+    /// Byte offsets of every `\n`, in order.
+    newlines: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(bytes: &'a [u8]) -> LineIndex<'a> {
+        let newlines = (0..bytes.len()).filter(|&at| bytes[at] == b'\n').collect();
+        LineIndex { bytes, newlines }
+    }
+
+    /// The 1-based line of the first character of the record the reader placed at `at`.
+    fn first_line(&self, at: &csv::Position) -> u64 {
+        let from =
+            usize::try_from(at.byte()).map_or(self.bytes.len(), |byte| byte.min(self.bytes.len()));
+        let start = from
+            + self.bytes[from..]
+                .iter()
+                .take_while(|byte| matches!(byte, b'\r' | b'\n'))
+                .count();
+        1 + self.newlines.partition_point(|&newline| newline < start) as u64
+    }
 }
 
 /// Recomputes the KPIs after new entries, and folds the WAL back into the file.
@@ -314,5 +365,62 @@ fn number(value: f64, unit: &str) -> String {
         format!("{value}")
     } else {
         format!("{value} {unit}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import_error(content: &[u8]) -> String {
+        parse_csv("in.csv", content, "EUR").unwrap_err().0
+    }
+
+    #[test]
+    fn a_bad_row_is_named_by_its_own_line_after_blank_lines_and_with_crlf() {
+        let blank_lines = import_error(b"metric,period,value\n\n\ndemos,2026-W46,x\n");
+        assert!(
+            blank_lines.contains("line 4: 'x' is not a number"),
+            "{blank_lines}"
+        );
+
+        let crlf = import_error(
+            b"metric,period,value\r\ndemos,2026-W46,4\r\n\r\ndemos,2026-W47,y\r\n\
+              \"con\r\ntracts\",2026-W46,2\r\ndemos,2026-W48,z",
+        );
+        assert!(crlf.contains("line 4: 'y' is not a number"), "{crlf}");
+        assert!(crlf.contains("line 5: 'con"), "{crlf}");
+        assert!(crlf.contains("line 7: 'z' is not a number"), "{crlf}");
+        assert!(crlf.contains("3 bad rows"), "{crlf}");
+
+        let not_utf8 =
+            import_error(b"metric,period,value\ndemos,2026-W46,4\n\ndemos,2026-\xff,4\n");
+        assert!(
+            not_utf8.contains("line 4: field 2 is not UTF-8 text"),
+            "{not_utf8}"
+        );
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        let error =
+            import_error(b"metric,Metric,period,value\ndemos,contracts_signed,2026-W46,3\n");
+        assert!(
+            error.contains("the header has the column metric twice"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bom_and_crlf_file_is_read() {
+        let entries = parse_csv(
+            "in.csv",
+            b"\xef\xbb\xbfmetric,period,value\r\ndemos,2026-W46,4\r\n",
+            "EUR",
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].value, 4.0);
+        assert_eq!(entries[0].period_start, "2026-11-09");
     }
 }
