@@ -146,6 +146,9 @@ fn check_value(metric: &ManualMetric, text: &str, currency: &str) -> Result<f64,
     if value < 0.0 {
         return Err(format!("{}: '{text}' is negative", metric.name));
     }
+    // Beyond 2^53 a double no longer holds every whole number (of units, or of cents).
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let too_large = || format!("{}: '{text}' is too large", metric.name);
     if !metric.money {
         if value.fract() != 0.0 {
             return Err(format!(
@@ -153,15 +156,20 @@ fn check_value(metric: &ManualMetric, text: &str, currency: &str) -> Result<f64,
                 metric.name
             ));
         }
+        if value > EXACT {
+            return Err(too_large());
+        }
         return Ok(value);
     }
-    // Money is kept to the currency's minor unit: 12.345 EUR is a typo, not a price.
-    let exponent = connectors::stripe::currency_exponent(currency) as i32;
+    // Money is kept to the currency's minor unit: 12.345 EUR is a typo, not a price. The user
+    // types major units, so the exponent is ISO 4217's (ISK has none), not an upstream's.
+    let exponent = iso_currency::Currency::from_code(currency)
+        .and_then(|currency| currency.exponent())
+        .unwrap_or(2) as i32;
     let scale = 10f64.powi(exponent);
     let minor = (value * scale).round();
-    // Beyond 2^53 minor units a double no longer holds every cent.
-    if minor > 9_007_199_254_740_992.0 {
-        return Err(format!("{}: '{text}' is too large", metric.name));
+    if minor > EXACT {
+        return Err(too_large());
     }
     // The product carries the rounding of the decimal text: a few units in the last place.
     let tolerance = (minor.abs() * 4.0 * f64::EPSILON).max(1e-6);

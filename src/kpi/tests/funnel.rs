@@ -819,6 +819,28 @@ fn entries_are_checked_before_they_are_stored() {
 }
 
 #[test]
+fn manual_amounts_have_iso_minor_units_and_counts_stay_exact() {
+    // ISO 4217 gives the Icelandic króna no minor unit; Stripe's own table gives it two.
+    let kronur = check_entry("marketing_spend", "1234.5", "2026-10", "", "ISK");
+    assert!(
+        kronur
+            .unwrap_err()
+            .contains("more decimals than ISK has (0)"),
+        "a typed amount is in ISO major units"
+    );
+    let kronur = check_entry("marketing_spend", "1235", "2026-10", "", "ISK").unwrap();
+    assert_eq!(kronur.value, 1235.0);
+    let dinars = check_entry("marketing_spend", "1.234", "2026-10", "", "LYD").unwrap();
+    assert_eq!(dinars.value, 1.234, "the Libyan dinar has three decimals");
+
+    // Past 2^53 a count would be stored rounded.
+    let huge = check_entry("demos", "1e300", "2026-10", "", "EUR");
+    assert!(huge.unwrap_err().contains("demos: '1e300' is too large"));
+    let largest = check_entry("demos", "9007199254740992", "2026-10", "", "EUR").unwrap();
+    assert_eq!(largest.value, 9_007_199_254_740_992.0);
+}
+
+#[test]
 fn every_manual_metric_feeds_the_kpis_of_the_spec() {
     use crate::kpi::manual::{MANUAL_METRICS, kpis_fed_by};
     for metric in MANUAL_METRICS {
