@@ -130,13 +130,21 @@ pub fn write(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
 }
 
 /// Writes through a temporary file beside `path`, then renames it, so that a reader (a mail
-/// job, a web server) never sees half a report.
+/// job, a web server) never sees half a report. On an error the temporary file is removed.
 fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    std::fs::write(&partial, text).with_context(|| format!("writing {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+    let written = std::fs::write(&partial, text)
+        .with_context(|| format!("writing {}", partial.display()))
+        .and_then(|()| {
+            std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+        });
+    if written.is_err() {
+        // It may not exist (an unwritable folder): there is nothing else to clean.
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 /// The terminal's width, as the table crate finds it.

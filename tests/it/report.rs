@@ -106,6 +106,17 @@ async fn reports_print_in_every_format_and_write_files() {
         "{}",
         all_output(&wrong)
     );
+
+    // A report that cannot be written leaves no temporary file behind.
+    let folder = bench.dir().join("reports");
+    std::fs::create_dir(&folder).unwrap();
+    let args = ["report", "monthly", "--period", "2026-05", "--output"];
+    let into_folder = bench
+        .kpisync(&[&args[..], &[folder.to_str().unwrap()]].concat())
+        .await;
+    assert_eq!(into_folder.status.code(), Some(1));
+    assert!(all_output(&into_folder).contains("reports"));
+    assert!(!bench.dir().join("reports.partial").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
