@@ -262,7 +262,10 @@ impl Config {
             )
             .build()
             .and_then(|built| built.try_deserialize::<RawConfig>())
-            .map_err(|error| ConfigError(format!("{}: {error}", path.display())))?;
+            .map_err(|error| {
+                let error = without_quoted_lines(&error.to_string());
+                ConfigError(format!("{}: {error}", path.display()))
+            })?;
 
         Config::check(raw, path.clone())
             .map_err(|error| ConfigError(format!("{}: {}", path.display(), error.0)))
@@ -413,6 +416,19 @@ pub fn check_schedule(key: &str, expression: &str) -> Result<croner::Cron, Confi
         })
 }
 
+/// A TOML syntax error without the lines of the file it quotes: the line at fault may hold a
+/// secret (`api_key = "sk_live_..." x`). The line and column numbers stay.
+fn without_quoted_lines(message: &str) -> String {
+    let quoted = |line: &str| {
+        let line = line
+            .trim_start()
+            .trim_start_matches(|c: char| c.is_ascii_digit());
+        line.trim_start().starts_with('|')
+    };
+    let kept: Vec<&str> = message.lines().filter(|line| !quoted(line)).collect();
+    kept.join("\n")
+}
+
 fn check_targets(
     key: &str,
     grain: &'static str,
@@ -425,6 +441,8 @@ fn check_targets(
                 "{key}: {kpi:?} is not a KPI id (see docs/kpis.md)"
             )));
         }
+        // Labels are read leniently (`2026-W5` is `2026-W05`): two may name one period.
+        let mut labels: BTreeMap<String, &str> = BTreeMap::new();
         for (period, value) in periods {
             let start = parse_target_period(grain, period).ok_or_else(|| {
                 let form = if grain == "month" {
@@ -438,6 +456,11 @@ fn check_targets(
             })?;
             if !value.is_finite() {
                 return Err(ConfigError(format!("{key}.{kpi}.{period}: not a number")));
+            }
+            if let Some(earlier) = labels.insert(start.clone(), period) {
+                return Err(ConfigError(format!(
+                    "{key}.{kpi}: {earlier:?} and {period:?} are the same period"
+                )));
             }
             checked.push(Target {
                 kpi: kpi.clone(),

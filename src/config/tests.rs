@@ -136,6 +136,24 @@ fn targets_are_checked_by_kpi_id_and_period() {
 }
 
 #[test]
+fn two_labels_of_one_target_period_are_refused_by_name() {
+    let targets = r#""conversion.orders" = { "2026-W05" = 5, "2026-W5" = 7 }"#;
+    let text = format!("{VALID}\n[targets.weekly]\n{targets}\n");
+    let error = error_of(&text);
+    assert!(
+        error.contains(r#"targets.weekly.conversion.orders: "2026-W05" and "2026-W5""#),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_syntax_error_does_not_quote_the_secret_on_its_line() {
+    let error = error_of(&VALID.replace(r#""sk_test_123""#, r#""sk_test_123" x"#));
+    assert!(!error.contains("sk_test_123"), "{error}");
+    assert!(error.contains("line 11, column 25"), "{error}");
+}
+
+#[test]
 fn weekly_targets_take_iso_weeks() {
     let text =
         format!("{VALID}\n[targets.weekly]\n\"conversion.orders\" = {{ \"2026-W01\" = 5 }}\n");
