@@ -160,7 +160,8 @@ pub fn recompute(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .context("starting the KPI recompute")?;
     let sources = Sources {
-        stripe: stripe::StripeData::load(&transaction).context("reading the Stripe tables")?,
+        stripe: stripe::StripeData::load(&transaction, &settings.timezone)
+            .context("reading the Stripe tables")?,
         manual: manual::ManualData::load(&transaction).context("reading manual metrics")?,
         ga4: ga4::Ga4Data::load(&transaction).context("reading the GA4 metrics")?,
     };

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::{MovementKind, StripeData};
+use super::StripeData;
 use crate::kpi::periods::Calendar;
 
 /// A sum of money over each period, in minor units, and how many objects made it up (a
@@ -27,9 +27,10 @@ impl Flow {
         }
     }
 
-    fn add(&mut self, index: usize, minor: i64) {
+    /// Adds `objects` objects summing to `minor` to period `index`.
+    fn add_sum(&mut self, index: usize, (minor, objects): (i64, u32)) {
         self.minor[index] += minor;
-        self.objects[index] += 1;
+        self.objects[index] += objects;
     }
 
     /// `self - other`, period by period.
@@ -137,18 +138,16 @@ impl StripeData {
         let mut gross = vec![Flow::zero(periods); self.currencies.len()];
         let mut refunds = gross.clone();
         let mut fees = gross.clone();
-        for movement in &self.movements {
-            let Some(index) = calendar.index_of(movement.at) else {
+        for day in self.days.values() {
+            // Period bounds are day starts, so a day lies wholly inside one period.
+            let Some(index) = calendar.index_of(day.start) else {
                 continue;
             };
-            let currency = movement.currency;
-            match movement.kind {
-                MovementKind::Payment => gross[currency].add(index, movement.amount),
-                // Stripe stores refunds as negative amounts; the KPI is what was given back.
-                MovementKind::Refund => refunds[currency].add(index, -movement.amount),
-                MovementKind::Other => {}
+            for (currency, money) in day.money.iter().enumerate() {
+                gross[currency].add_sum(index, money.gross);
+                refunds[currency].add_sum(index, money.refunds);
+                fees[currency].add_sum(index, money.fees);
             }
-            fees[currency].add(index, movement.fee);
         }
         frame.gross = self.flows_by_code(gross);
         frame.refunds = self.flows_by_code(refunds);
@@ -157,13 +156,13 @@ impl StripeData {
 
     fn add_orders(&self, calendar: &Calendar, frame: &mut StripeFrame) {
         let mut settled = vec![vec![0; calendar.len()]; self.currencies.len()];
-        for order in &self.orders {
-            let Some(index) = calendar.index_of(order.at) else {
+        for day in self.days.values() {
+            let Some(index) = calendar.index_of(day.start) else {
                 continue;
             };
-            frame.orders[index] += 1;
-            if let Some(currency) = order.settled_in {
-                settled[currency][index] += 1;
+            frame.orders[index] += day.orders;
+            for (currency, money) in day.money.iter().enumerate() {
+                settled[currency][index] += money.settled_orders;
             }
         }
         frame.settled_orders = self.by_code(settled);
@@ -200,6 +199,9 @@ impl StripeData {
     fn add_stocks(&self, calendar: &Calendar, now: i64, frame: &mut StripeFrame) {
         let mut mrr = vec![vec![Stock::default(); calendar.len()]; self.currencies.len()];
         let mut settled = vec![vec![0; calendar.len()]; self.currencies.len()];
+        let mut days = self.days.values().peekable();
+        let (mut buyers, mut repeat_buyers) = (0, 0);
+        let mut settled_buyers = vec![0; self.currencies.len()];
         for index in frame.covered.clone() {
             let start = calendar.start(index);
             // A period not over yet is measured as it stands now.
@@ -214,12 +216,20 @@ impl StripeData {
                 };
             }
 
+            // Buyers whose first (second...) order came before the period's end: the running
+            // sums of the days that start before it (the end is a day start).
             let end = calendar.end(index);
-            let before = |instants: &[i64]| instants.partition_point(|at| *at < end) as i64;
-            frame.buyers[index] = before(&self.first_orders);
-            frame.repeat_buyers[index] = before(&self.second_orders);
-            for (currency, instants) in self.first_settled_orders.iter().enumerate() {
-                settled[currency][index] = before(instants);
+            while let Some(day) = days.next_if(|day| day.start < end) {
+                buyers += day.first_buyers;
+                repeat_buyers += day.second_buyers;
+                for (currency, money) in day.money.iter().enumerate() {
+                    settled_buyers[currency] += money.first_settled_buyers;
+                }
+            }
+            frame.buyers[index] = buyers;
+            frame.repeat_buyers[index] = repeat_buyers;
+            for (currency, count) in settled_buyers.iter().enumerate() {
+                settled[currency][index] = *count;
             }
         }
         frame.mrr = self.by_code(mrr);
