@@ -1,5 +1,6 @@
 //! `kpisync kpis`: KPI values from the warehouse, as a table for people (KPIs down, periods
-//! across), or as CSV or JSON rows for other tools; `--explain ID` tells how a KPI is made.
+//! across, numbers written as the reports write them), or as CSV or JSON rows with the stored
+//! numbers for other tools; `--explain ID` tells how a KPI is made.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -184,7 +185,8 @@ pub fn select(
     Ok(rows)
 }
 
-/// KPIs down, periods across.
+/// KPIs down, periods across; an empty cell is a period without a row, `—` a row whose value
+/// is unknown.
 pub fn print_table(rows: &[KpiRow]) {
     if rows.is_empty() {
         println!("no KPI values for these periods: run `kpisync sync` first");
@@ -228,6 +230,10 @@ pub fn print_table(rows: &[KpiRow]) {
     }
     if !line.is_empty() {
         table.add_row(line);
+    }
+    // Numbers line up on the right, as in the reports.
+    for column in table.column_iter_mut().skip(1) {
+        column.set_cell_alignment(comfy_table::CellAlignment::Right);
     }
     println!("{table}");
 }

@@ -1,5 +1,6 @@
-//! How each KPI rolls up from months to a longer span (the monthly report's year to date):
-//! one declaration per KPI id, kept beside the catalog rather than in it.
+//! How each KPI rolls up from months to a longer span (the monthly report's year to date),
+//! and which way it should move (whether a rise is good news): one declaration of each per
+//! KPI id, kept beside the catalog rather than in it.
 //!
 //! The rules follow `KPIS.md`: additive counts and amounts are summed, ratios are the ratio of
 //! the summed numerators and denominators (never the mean of monthly rates), numbers taken at
@@ -16,11 +17,10 @@ pub enum Rollup {
     /// Ratios and averages: `sum(numerator) / sum(denominator)` over the months. The rows
     /// must store `value = numerator / denominator`, as every ratio KPI does.
     RatioOfSums,
-    /// A number taken at the period's end (active subscriptions, MRR, a score): the latest
-    /// month's value.
+    /// A number taken at the period's end (active subscriptions, MRR, a score): the last
+    /// month's value, unknown when that month has none (an earlier month's is out of date).
     Latest,
-    /// A growth figure `end / start`: the latest month's numerator over the first month's
-    /// denominator.
+    /// A growth figure `end / start`: the last month's numerator over the first denominator.
     EndOverStart,
     /// Unique counts: the uniques of several months are not the sum of each month's, and
     /// kpisync does not ask upstreams for a year's uniques, so there is no value.
@@ -39,8 +39,10 @@ impl Rollup {
         }
     }
 
-    /// Rolls up `months`, oldest first, one entry per month that has a row. `None` when there
-    /// is nothing to roll up, when a ratio's summed denominator is zero, or for unique counts.
+    /// Rolls up `months`, oldest first, one entry per month of the span, a month without a
+    /// row as a cell of `None`s. `None` when there is nothing to roll up, when a ratio's summed
+    /// denominator is zero, when the last month has no number taken at its end, or for unique
+    /// counts.
     pub fn combine(self, months: &[Cell]) -> Option<f64> {
         match self {
             Rollup::Sum => {
@@ -56,10 +58,10 @@ impl Rollup {
                 });
                 (bottom != 0.0).then_some(top / bottom)
             }
-            Rollup::Latest => months.iter().rev().find_map(|cell| cell.value),
+            Rollup::Latest => months.last()?.value,
             Rollup::EndOverStart => {
                 let start = months.iter().find_map(|cell| cell.denominator)?;
-                let end = months.iter().rev().find_map(|cell| cell.numerator)?;
+                let end = months.last()?.numerator?;
                 (start != 0.0).then_some(end / start)
             }
             Rollup::NotAdditive => None,
@@ -124,6 +126,66 @@ pub fn rollup(id: &str) -> Option<Rollup> {
     })
 }
 
+/// Which way a KPI should move: whether a rise from one period to the next is good news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// More is better: sales, sign-ups, open rates, retention.
+    HigherIsBetter,
+    /// Less is better: refunds, fees, churn, cost per sale.
+    LowerIsBetter,
+    /// Neither way is good or bad in itself: a share of the traffic moving between channels,
+    /// a budget spent.
+    Neutral,
+}
+
+/// Which way the KPI `id` should move; `None` for an id that is not in the catalog, so that a
+/// new KPI must be given a direction here (a test checks every one has).
+pub fn direction(id: &str) -> Option<Direction> {
+    use Direction::{HigherIsBetter as Higher, LowerIsBetter as Lower, Neutral};
+    Some(match id {
+        "acquisition.visitors" | "acquisition.landing_visitors" => Higher,
+        "acquisition.sessions" => Higher,
+        // Channels take traffic from each other: one's share rising is no news in itself.
+        "acquisition.channel_share" => Neutral,
+        "acquisition.newsletter_subscribers" | "acquisition.newsletter_signups" => Higher,
+        "acquisition.newsletter_signup_rate" | "acquisition.prospect_email_open_rate" => Higher,
+        "acquisition.free_signups" | "acquisition.free_signup_rate" => Higher,
+        "acquisition.lead_magnet_downloads" | "acquisition.lead_magnet_rate" => Higher,
+
+        "conversion.transactional_email_open_rate" => Higher,
+        "conversion.orders" | "conversion.new_subscriptions" => Higher,
+        "conversion.app_downloads" | "conversion.contracts_signed" => Higher,
+        "conversion.order_rate" | "conversion.subscription_rate" => Higher,
+        "conversion.download_rate" | "conversion.contract_rate" => Higher,
+        "conversion.rate" => Higher,
+
+        "engagement.customer_email_open_rate" => Higher,
+        "engagement.customer_email_click_rate" => Higher,
+        "engagement.social_followers" | "engagement.social_engagement_rate" => Higher,
+        "engagement.avg_session_seconds" | "engagement.actions_per_user" => Higher,
+        "engagement.active_subscriptions" => Higher,
+        "engagement.churn_rate" => Lower,
+        "engagement.retention_rate" | "engagement.subscriber_growth" => Higher,
+
+        "revenue.gross" | "revenue.net" => Higher,
+        "revenue.refunds" | "revenue.fees" => Lower,
+        "revenue.average_basket" | "revenue.mrr" | "revenue.arpu" => Higher,
+        "revenue.repeat_purchase_rate" | "revenue.ltv" => Higher,
+        "revenue.upsell_email_open_rate" => Higher,
+        // A budget: whether spending more paid off shows in the cost per sale.
+        "revenue.marketing_spend" => Neutral,
+        "revenue.cost_per_sale" => Lower,
+
+        "recommendation.nps" | "recommendation.nps_responses" => Higher,
+        "recommendation.trustpilot_score" | "recommendation.trustpilot_stars_avg" => Higher,
+        "recommendation.reviews" | "recommendation.reviews_total" => Higher,
+        "recommendation.social_mentions" => Higher,
+        "recommendation.referrals" | "recommendation.referral_conversions" => Higher,
+        "recommendation.referrers" => Higher,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +203,38 @@ mod tests {
             .filter(|id| rollup(id).is_none())
             .collect();
         assert!(missing.is_empty(), "no rollup declared for {missing:?}");
+    }
+
+    #[test]
+    fn every_catalog_kpi_declares_which_way_is_good() {
+        let missing: Vec<&str> = catalog()
+            .iter()
+            .map(|def| def.id)
+            .filter(|id| direction(id).is_none())
+            .collect();
+        assert!(missing.is_empty(), "no direction declared for {missing:?}");
+        assert_eq!(direction("revenue.magic"), None);
+    }
+
+    #[test]
+    fn costs_and_churn_are_better_lower() {
+        for id in [
+            "engagement.churn_rate",
+            "revenue.refunds",
+            "revenue.fees",
+            "revenue.cost_per_sale",
+        ] {
+            assert_eq!(direction(id), Some(Direction::LowerIsBetter), "{id}");
+        }
+        assert_eq!(direction("revenue.gross"), Some(Direction::HigherIsBetter));
+        assert_eq!(
+            direction("engagement.retention_rate"),
+            Some(Direction::HigherIsBetter)
+        );
+        assert_eq!(
+            direction("acquisition.channel_share"),
+            Some(Direction::Neutral)
+        );
     }
 
     #[test]
@@ -168,5 +262,19 @@ mod tests {
         // 10 active at the start of January, 12 at the end of January, 15 at the end of March.
         let growth = [ratio(12.0, 10.0), ratio(13.0, 12.0), ratio(15.0, 13.0)];
         assert_eq!(Rollup::EndOverStart.combine(&growth), Some(1.5));
+    }
+
+    #[test]
+    fn a_number_at_the_periods_end_is_the_last_months_or_unknown() {
+        let no_row = Cell::ratio(None, None);
+        let unknown = Cell::ratio(Some(46.0), Some(0.0));
+        assert_eq!(Rollup::Latest.combine(&[Cell::plain(12.0), no_row]), None);
+        assert_eq!(Rollup::Latest.combine(&[Cell::plain(12.0), unknown]), None);
+        let growth = [ratio(12.0, 10.0), ratio(15.0, 12.0), no_row];
+        assert_eq!(Rollup::EndOverStart.combine(&growth), None);
+        // A month without a row adds nothing to a sum or a ratio of sums.
+        assert_eq!(Rollup::Sum.combine(&[Cell::plain(5.0), no_row]), Some(5.0));
+        let rates = [no_row, ratio(1.0, 4.0)];
+        assert_eq!(Rollup::RatioOfSums.combine(&rates), Some(0.25));
     }
 }

@@ -1,11 +1,12 @@
 //! The report as CSV for other tools: one row per line of the report, raw numbers (ratios as
-//! 0 to 1, money in major units), the same columns for both reports, empty cells for what is
-//! unknown or does not apply.
+//! 0 to 1, money in major units, rounded as [`machine`](super::machine) says), the same
+//! columns for both reports, empty cells for what is unknown or does not apply.
 
 use super::Report;
+use super::machine::Numbers;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     "report",
     "period",
     "stage",
@@ -17,6 +18,7 @@ pub const COLUMNS: [&str; 17] = [
     "change",
     "change_ratio",
     "trend",
+    "assessment",
     "target",
     "share_of_target",
     "last_year_value",
@@ -31,6 +33,7 @@ pub fn render(report: &Report) -> String {
     out.push('\n');
     for (stage, line) in report.lines() {
         {
+            let numbers = Numbers::of(line);
             let fields = [
                 report.kind.as_str().to_owned(),
                 report.period.to_string(),
@@ -38,18 +41,22 @@ pub fn render(report: &Report) -> String {
                 field(line.kpi),
                 field(&line.dimension),
                 field(&line.unit),
-                number(line.value),
-                number(line.previous),
-                number(line.difference()),
-                number(line.relative_change()),
+                number(numbers.value),
+                number(numbers.previous),
+                number(numbers.change),
+                number(numbers.change_ratio),
                 line.trend()
                     .map(|trend| trend.as_str())
                     .unwrap_or("")
                     .to_owned(),
-                number(line.target),
-                number(line.share_of_target()),
-                number(line.last_year),
-                number(line.year_to_date),
+                line.assessment()
+                    .map(|assessment| assessment.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+                number(numbers.target),
+                number(numbers.share_of_target),
+                number(numbers.last_year),
+                number(numbers.year_to_date),
                 line.rollup.as_str().to_owned(),
                 field(line.note.as_deref().unwrap_or("")),
             ];
@@ -60,7 +67,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// A raw number, shortest form that reads back the same; empty when unknown.
+/// A number, in the shortest form that reads back the same; empty when unknown.
 fn number(value: Option<f64>) -> String {
     value
         .filter(|value| value.is_finite())

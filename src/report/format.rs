@@ -185,7 +185,7 @@ fn is_zero(digits: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kpi::rollup::Rollup;
+    use crate::kpi::rollup::{Direction, Rollup};
 
     fn line(unit: &str, value: Option<f64>, previous: Option<f64>) -> Line {
         Line {
@@ -193,6 +193,7 @@ mod tests {
             dimension: String::new(),
             unit: unit.to_owned(),
             rollup: Rollup::Sum,
+            direction: Direction::HigherIsBetter,
             value,
             previous,
             target: None,

@@ -1,8 +1,10 @@
 //! The report as JSON for other tools, with raw numbers (ratios as 0 to 1, money in major
-//! units, `null` for what is unknown or does not apply). `docs/reports.md` documents the shape.
+//! units, rounded as [`machine`](super::machine) says, `null` for what is unknown or does not
+//! apply). `docs/reports.md` documents the shape.
 
 use serde::Serialize;
 
+use super::machine::Numbers;
 use super::{Report, Section};
 
 #[derive(Serialize)]
@@ -34,13 +36,14 @@ struct Kpi<'a> {
     change: Option<f64>,
     change_ratio: Option<f64>,
     trend: Option<&'static str>,
+    assessment: Option<&'static str>,
     target: Option<f64>,
     share_of_target: Option<f64>,
     last_year_value: Option<f64>,
     year_to_date: Option<f64>,
     rollup: &'static str,
     note: Option<&'a str>,
-    history: &'a [Option<f64>],
+    history: Vec<Option<f64>>,
 }
 
 /// The report as a pretty-printed JSON document, ending with a line break.
@@ -69,22 +72,26 @@ fn stage(section: &Section) -> Stage<'_> {
         kpis: section
             .lines
             .iter()
-            .map(|line| Kpi {
-                kpi: line.kpi,
-                dimension: &line.dimension,
-                unit: &line.unit,
-                value: line.value,
-                previous_value: line.previous,
-                change: line.difference(),
-                change_ratio: line.relative_change(),
-                trend: line.trend().map(|trend| trend.as_str()),
-                target: line.target,
-                share_of_target: line.share_of_target(),
-                last_year_value: line.last_year,
-                year_to_date: line.year_to_date,
-                rollup: line.rollup.as_str(),
-                note: line.note.as_deref(),
-                history: &line.history,
+            .map(|line| {
+                let numbers = Numbers::of(line);
+                Kpi {
+                    kpi: line.kpi,
+                    dimension: &line.dimension,
+                    unit: &line.unit,
+                    value: numbers.value,
+                    previous_value: numbers.previous,
+                    change: numbers.change,
+                    change_ratio: numbers.change_ratio,
+                    trend: line.trend().map(|trend| trend.as_str()),
+                    assessment: line.assessment().map(|assessment| assessment.as_str()),
+                    target: numbers.target,
+                    share_of_target: numbers.share_of_target,
+                    last_year_value: numbers.last_year,
+                    year_to_date: numbers.year_to_date,
+                    rollup: line.rollup.as_str(),
+                    note: line.note.as_deref(),
+                    history: numbers.history,
+                }
             })
             .collect(),
     }

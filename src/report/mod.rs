@@ -1,7 +1,8 @@
 //! The weekly operational and monthly business reports of `KPIS.md`. [`build`] reads the
 //! `kpis`, `targets` and `notes` tables into a [`Report`], which holds raw numbers only; one
-//! module per format writes it ([`table`], [`markdown`], [`csv`], [`json`], [`html`]), and
-//! [`format`](mod@format) turns numbers into text for people.
+//! module per format writes it ([`table`], [`markdown`], [`csv`], [`json`], [`html`]),
+//! [`format`](mod@format) turns numbers into text for people, and [`machine`] rounds the
+//! numbers the CSV and JSON formats write.
 //!
 //! Reports read KPIs and targets only: they never recompute a KPI, so a report shows exactly
 //! what the warehouse holds.
@@ -10,6 +11,7 @@ pub mod csv;
 pub mod format;
 pub mod html;
 pub mod json;
+pub mod machine;
 pub mod markdown;
 pub mod table;
 #[cfg(test)]
@@ -23,7 +25,7 @@ use rusqlite::{Connection, params};
 
 use crate::kpi::catalog::Stage;
 use crate::kpi::periods::{self, Period};
-use crate::kpi::rollup::{Rollup, rollup};
+use crate::kpi::rollup::{Direction, Rollup, direction, rollup};
 use crate::kpi::{Cell, Grain, UnitKind, catalog};
 
 /// Periods shown in each KPI's trend chart, the report's period last.
@@ -104,6 +106,8 @@ pub struct Line {
     pub unit: String,
     /// How the KPI rolls up over months.
     pub rollup: Rollup,
+    /// Which way the KPI should move.
+    pub direction: Direction,
     /// The period's value; `None` when missing or unknown.
     pub value: Option<f64>,
     /// The previous period's value.
@@ -160,6 +164,28 @@ impl Trend {
     }
 }
 
+/// Whether a change is good news, by the KPI's [`Direction`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assessment {
+    /// It moved the way that is good for the KPI: sales up, churn down.
+    Better,
+    /// It moved the other way.
+    Worse,
+    /// It did not move, to the shown precision.
+    Flat,
+}
+
+impl Assessment {
+    /// `better`, `worse` or `flat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assessment::Better => "better",
+            Assessment::Worse => "worse",
+            Assessment::Flat => "flat",
+        }
+    }
+}
+
 impl Line {
     /// `value - previous`, in the KPI's unit.
     pub fn difference(&self) -> Option<f64> {
@@ -194,6 +220,20 @@ impl Line {
             Trend::Up
         } else {
             Trend::Down
+        })
+    }
+
+    /// Whether the [`trend`](Line::trend) is good news; `None` without a trend, and for a KPI
+    /// that is good neither way (a channel's share of the traffic).
+    pub fn assessment(&self) -> Option<Assessment> {
+        let trend = self.trend()?;
+        Some(match (self.direction, trend) {
+            (Direction::Neutral, _) => return None,
+            (_, Trend::Flat) => Assessment::Flat,
+            (Direction::HigherIsBetter, Trend::Up) | (Direction::LowerIsBetter, Trend::Down) => {
+                Assessment::Better
+            }
+            _ => Assessment::Worse,
         })
     }
 
@@ -337,7 +377,7 @@ pub fn build(
 
     let mut stages: Vec<Section> = Vec::new();
     for def in catalog() {
-        let Some(rollup) = rollup(def.id) else {
+        let (Some(rollup), Some(direction)) = (rollup(def.id), direction(def.id)) else {
             continue;
         };
         let mut dimensions: BTreeSet<&str> = by_key
@@ -380,6 +420,7 @@ pub fn build(
                 dimension: dimension.to_owned(),
                 unit,
                 rollup,
+                direction,
                 value: value(period.start),
                 previous: value(previous.start),
                 target: if dimension.is_empty() { target } else { None },

@@ -480,9 +480,52 @@ fn csv_and_json_keep_raw_numbers() {
         ",\"Black Friday <promo> & \"\"free\"\" shipping | 20 % off, see *campaign_2*\""
     ));
 
+    // 2297.81 - 2236.44 is 61.36999999999989 in binary; the files say 61.37.
+    assert!(gross.contains(",61.37,0.02744093291,up,better,"), "{gross}");
+
     let json: serde_json::Value = serde_json::from_str(&json::render(&report)).unwrap();
     let email = &json["stages"][0]["kpis"][1];
     assert_eq!(email["dimension"], "channel=Email");
     assert_eq!(email["value"], 0.093);
+    assert_eq!(email["change"], 0.001);
     assert_eq!(email["trend"], "up");
+    assert_eq!(
+        email["assessment"],
+        serde_json::Value::Null,
+        "no way is good"
+    );
+}
+
+#[test]
+fn a_change_is_better_or_worse_by_the_kpis_direction() {
+    let report = weekly(&warehouse());
+    let assessment = |kpi, dimension| line(&report, kpi, dimension).assessment();
+    assert_eq!(
+        assessment("revenue.gross", ""),
+        Some(Assessment::Better),
+        "up"
+    );
+    assert_eq!(
+        assessment("revenue.refunds", ""),
+        Some(Assessment::Better),
+        "down"
+    );
+    assert_eq!(
+        assessment("acquisition.channel_share", "channel=Email"),
+        None
+    );
+    assert_eq!(assessment("engagement.churn_rate", ""), None, "no value");
+
+    let mut churn = line(&report, "engagement.churn_rate", "").clone();
+    churn.value = Some(0.05);
+    assert_eq!(churn.assessment(), Some(Assessment::Worse), "churn went up");
+    churn.value = churn.previous;
+    assert_eq!(churn.assessment(), Some(Assessment::Flat));
+    let mut gross = line(&report, "revenue.gross", "").clone();
+    gross.value = Some(1000.0);
+    assert_eq!(
+        gross.assessment(),
+        Some(Assessment::Worse),
+        "sales went down"
+    );
 }
