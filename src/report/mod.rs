@@ -405,12 +405,15 @@ pub fn build(
             let year_to_date = match kind {
                 Kind::Weekly => None,
                 Kind::Monthly => {
-                    let january = period.start.first_of_year();
-                    let months: Vec<Cell> = series
-                        .into_iter()
-                        .flat_map(|series| series.range(january..=period.start))
-                        .map(|(_, row)| row.cell)
-                        .collect();
+                    // Every month from January, those without a row too: a number taken at
+                    // the period's end must be the report month's own, not an older one.
+                    let no_row = Cell::ratio(None, None);
+                    let mut months = Vec::new();
+                    let mut month = period.start.first_of_year();
+                    while month <= period.start {
+                        months.push(cell(month).unwrap_or(no_row));
+                        month = shift(grain, month, 1)?;
+                    }
                     rollup.combine(&months)
                 }
             };

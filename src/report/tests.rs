@@ -285,6 +285,39 @@ fn the_monthly_report_rolls_the_year_up_by_each_kpis_rule() {
 }
 
 #[test]
+fn a_number_at_the_periods_end_has_no_year_to_date_when_the_month_has_none() {
+    let warehouse = Warehouse::open_in_memory().unwrap();
+    let october: Date = "2026-10-01".parse().unwrap();
+    let november: Date = "2026-11-01".parse().unwrap();
+    let month = |kpi, start, dimension, unit, cell| {
+        insert(&warehouse, kpi, "month", start, dimension, unit, cell);
+    };
+    let ltv = |churn| Cell::ratio(Some(46.0), Some(churn));
+    month("revenue.ltv", october, "", "EUR", ltv(0.2));
+    // No subscription ended in November: its lifetime value is unknown.
+    month("revenue.ltv", november, "", "EUR", ltv(0.0));
+    let (followers, growth) = (
+        "engagement.social_followers",
+        "engagement.subscriber_growth",
+    );
+    let (count, ratio) = (Cell::plain(2360.0), Cell::ratio(Some(12.0), Some(10.0)));
+    month(followers, october, "network=x", "count", count);
+    month(growth, october, "", "ratio", ratio);
+
+    let report = monthly(&warehouse);
+    let ltv = line(&report, "revenue.ltv", "");
+    assert_eq!(
+        (ltv.value, ltv.year_to_date),
+        (None, None),
+        "not October's 230"
+    );
+    let followers = line(&report, followers, "network=x");
+    assert_eq!((followers.value, followers.year_to_date), (None, None));
+    let growth = line(&report, growth, "");
+    assert_eq!((growth.previous, growth.year_to_date), (Some(1.2), None));
+}
+
+#[test]
 fn kpis_without_data_target_or_note_are_left_out() {
     let report = monthly(&warehouse());
     let kpis: Vec<&str> = report.lines().map(|(_, line)| line.kpi).collect();
