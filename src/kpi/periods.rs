@@ -114,12 +114,14 @@ pub fn first_instant(date: Date, tz: &TimeZone) -> anyhow::Result<Timestamp> {
 pub fn parse(text: &str) -> anyhow::Result<Period> {
     let text = text.trim();
     let invalid = || format!("'{text}' is not a period (expected 2026-11-03, 2026-W45 or 2026-11)");
+    // Digits only: `str::parse` alone would take a sign (`2026-+1`, `-2026-W05`).
+    let digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
     if let Some((year, week)) = text.split_once(['W', 'w']) {
-        let year: i16 = year
-            .strip_suffix('-')
-            .unwrap_or(year)
-            .parse()
-            .with_context(invalid)?;
+        let year = year.strip_suffix('-').unwrap_or(year);
+        anyhow::ensure!(digits(year, 4..=4) && digits(week, 1..=2), invalid());
+        let year: i16 = year.parse().with_context(invalid)?;
         let week: i8 = week.parse().with_context(invalid)?;
         let date = ISOWeekDate::new(year, week, Weekday::Monday)
             .with_context(|| format!("'{text}': {year} has no ISO week {week}"))?
@@ -133,6 +135,7 @@ pub fn parse(text: &str) -> anyhow::Result<Period> {
         // 2026-11
         7 => {
             let (year, month) = text.split_once('-').with_context(invalid)?;
+            anyhow::ensure!(digits(year, 4..=4) && digits(month, 2..=2), invalid());
             let year: i16 = year.parse().with_context(invalid)?;
             let month: i8 = month.parse().with_context(invalid)?;
             let start = Date::new(year, month, 1).with_context(invalid)?;
@@ -338,6 +341,11 @@ mod tests {
             "2026/11",
             "",
             "2026-W4x",
+            "2026-+1",
+            "2026-W+5",
+            "-2026-W05",
+            "+026-11",
+            "26-W05",
         ] {
             assert!(parse(bad).is_err(), "{bad} should not parse");
         }
