@@ -140,8 +140,8 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> 
     })
 }
 
-/// Manual inputs for the four months and weeks before the current ones, in the layout `kpisync import` reads:
-/// marketing spend, newsletter and social numbers, NPS answers.
+/// Manual inputs for the four months and weeks before the current ones, in the layout
+/// `kpisync import` reads: marketing spend, newsletter and social numbers, NPS answers.
 #[cfg(feature = "demo")]
 fn demo_manual_csv(today: jiff::civil::Date) -> anyhow::Result<String> {
     use crate::kpi::periods::Period;
