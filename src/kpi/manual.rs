@@ -461,13 +461,19 @@ pub fn lead_magnet_downloads(frame: &Frame<'_>) -> Vec<Series> {
 /// `acquisition.lead_magnet_rate`: over the pop-up displays recorded for the period, else
 /// over visitors.
 pub fn lead_magnet_rate(frame: &Frame<'_>) -> Vec<Series> {
-    let Some(downloads) = earlier_total(frame, "acquisition.lead_magnet_downloads") else {
+    over_entry_else_visitors(frame, "acquisition.lead_magnet_downloads", "popup_displays")
+}
+
+/// The KPI `numerator` (its row without dimension) over the manual `metric` entry of each
+/// period, or over the period's visitors where there is no entry.
+fn over_entry_else_visitors(frame: &Frame<'_>, numerator: &str, metric: &str) -> Vec<Series> {
+    let Some(numerator) = earlier_total(frame, numerator) else {
         return Vec::new();
     };
-    vec![rate_of(downloads, |index| {
+    vec![rate_of(numerator, |index| {
         frame
             .manual
-            .at("popup_displays", "", index)
+            .at(metric, "", index)
             .or_else(|| earlier_at(frame, "acquisition.visitors", index).flatten())
     })]
 }
@@ -484,15 +490,7 @@ pub fn contracts_signed(frame: &Frame<'_>) -> Vec<Series> {
 
 /// `conversion.contract_rate`: over the demos recorded for the period, else over visitors.
 pub fn contract_rate(frame: &Frame<'_>) -> Vec<Series> {
-    let Some(contracts) = earlier_total(frame, "conversion.contracts_signed") else {
-        return Vec::new();
-    };
-    vec![rate_of(contracts, |index| {
-        frame
-            .manual
-            .at("demos", "", index)
-            .or_else(|| earlier_at(frame, "acquisition.visitors", index).flatten())
-    })]
+    over_entry_else_visitors(frame, "conversion.contracts_signed", "demos")
 }
 
 /// `engagement.social_followers`: one series per network.
