@@ -364,8 +364,9 @@ pub fn build(
     // period) and the period itself; January of the year is inside that range too.
     let first = last_year.map_or(history[0], |period| period.start);
     let rows = read_rows(conn, grain, first, period.start)?;
-    let targets = read_targets(conn, grain, period.start)?;
-    let notes = read_notes(conn, grain, period.start)?;
+    let targets: HashMap<String, f64> =
+        read_per_kpi(conn, "targets", "value", grain, period.start)?;
+    let notes: HashMap<String, String> = read_per_kpi(conn, "notes", "text", grain, period.start)?;
 
     let mut by_key: HashMap<(&str, &str), BTreeMap<Date, &StoredRow>> = HashMap::new();
     for row in &rows {
@@ -509,36 +510,25 @@ fn read_rows(
     Ok(stored)
 }
 
-fn read_targets(
+/// Each KPI's `column` in `table` (`targets` or `notes`) for the period of `grain` starting
+/// on `start`.
+fn read_per_kpi<T: rusqlite::types::FromSql>(
     conn: &Connection,
+    table: &str,
+    column: &str,
     grain: Grain,
     start: Date,
-) -> anyhow::Result<HashMap<String, f64>> {
-    let mut statement =
-        conn.prepare("SELECT kpi, value FROM targets WHERE grain = ?1 AND period_start = ?2")?;
-    let targets = statement
+) -> anyhow::Result<HashMap<String, T>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT kpi, {column} FROM {table} WHERE grain = ?1 AND period_start = ?2"
+    ))?;
+    let values = statement
         .query_map(params![grain.as_str(), start.to_string()], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })?
         .collect::<Result<_, _>>()
-        .context("reading the targets table")?;
-    Ok(targets)
-}
-
-fn read_notes(
-    conn: &Connection,
-    grain: Grain,
-    start: Date,
-) -> anyhow::Result<HashMap<String, String>> {
-    let mut statement =
-        conn.prepare("SELECT kpi, text FROM notes WHERE grain = ?1 AND period_start = ?2")?;
-    let notes = statement
-        .query_map(params![grain.as_str(), start.to_string()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<Result<_, _>>()
-        .context("reading the notes table")?;
-    Ok(notes)
+        .with_context(|| format!("reading the {table} table"))?;
+    Ok(values)
 }
 
 /// Parses `--period` for a report: `2026-W48` for the weekly, `2026-11` for the monthly.
