@@ -29,6 +29,18 @@ fn known(value: f64, unit: &str) -> String {
     }
 }
 
+/// The unit in words, for a heading: `percent`, `count`, `Euro (EUR)`.
+pub fn unit_name(unit: &str) -> String {
+    match unit {
+        "ratio" => "percent".to_owned(),
+        "count" | "seconds" | "score" | "number" => unit.to_owned(),
+        code => match iso_currency::Currency::from_code(code) {
+            Some(currency) => format!("{} ({code})", currency.name()),
+            None => code.to_owned(),
+        },
+    }
+}
+
 /// A percentage with one decimal: `12.3 %`.
 pub fn percent(percent: f64) -> String {
     format!("{} %", grouped(percent, 1))
@@ -242,6 +254,15 @@ mod tests {
         assert_eq!(value(Some(0.1234), "ratio"), "12.3 %");
         assert_eq!(value(Some(1.0), "ratio"), "100.0 %");
         assert_eq!(value(Some(23.5), "ratio"), "2,350.0 %");
+    }
+
+    #[test]
+    fn units_have_names_for_people() {
+        assert_eq!(unit_name("ratio"), "percent");
+        assert_eq!(unit_name("seconds"), "seconds");
+        assert_eq!(unit_name("EUR"), "Euro (EUR)");
+        assert_eq!(unit_name("JPY"), "Japanese yen (JPY)");
+        assert_eq!(unit_name("XYZ"), "XYZ");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The report as one self-contained HTML page, to open in a browser, attach to an e-mail or
 //! print: the styles are inline, the trend charts are SVG drawn here, and the page fetches
 //! nothing and runs no script. Every piece of text is escaped.
+//!
+//! A weekly change is green when it moved the KPI's good way and red (and bold) when it moved
+//! the bad way; the `↑`/`↓` mark stays, so that the page reads the same in black and white.
 
 use std::fmt::Write as _;
 
-use super::{Kind, Line, Report, Trend, format, stage_title};
+use super::{Assessment, Kind, Line, Report, Trend, format, stage_title};
 
 /// The colour of the trend lines; the browser test looks for it in a screenshot.
 pub const CHART_COLOUR: &str = "#1d4ed8";
@@ -16,7 +19,8 @@ const CHART_HEIGHT: f64 = 34.0;
 const CHART_PAD: f64 = 4.0;
 
 const STYLE: &str = r#"
-:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --rule: #d1d9e0; --band: #f6f8fa; }
+:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --rule: #d1d9e0; --band: #f6f8fa;
+  --better: #1a7f37; --worse: #cf222e; }
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #fff;
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
@@ -31,25 +35,35 @@ table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nu
 th.kpi { width: 27%; } th.number { width: 10%; } th.chart { width: 150px; }
 table.monthly th.kpi { width: 27%; } table.monthly th.number { width: 8.5%; }
 th { text-align: right; font-weight: 600; font-size: 12px; color: var(--muted);
-  border-bottom: 2px solid var(--rule); padding: 6px 8px; white-space: nowrap; }
+  border-bottom: 2px solid var(--rule); padding: 6px 8px; vertical-align: bottom; }
 td { border-bottom: 1px solid var(--rule); padding: 5px 8px; vertical-align: middle; }
 tbody tr:nth-child(even) td { background: var(--band); }
 td.number { text-align: right; white-space: nowrap; }
 th.text, td.text { text-align: left; }
 td.kpi code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-td.kpi .dimension { display: block; color: var(--muted); font-size: 12px; }
+td.kpi .meta { display: block; color: var(--muted); font-size: 12px; }
+th.chart { text-align: center; }
 td.chart { width: 148px; text-align: center; }
 td.chart svg { display: block; margin: 0 auto; }
 td.note { overflow-wrap: anywhere; }
 .flat { color: var(--muted); }
+.better { color: var(--better); }
+.worse { color: var(--worse); font-weight: 600; }
 .empty { color: var(--muted); }
+.hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
-  body { font-size: 11px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { font-size: 12px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   main { max-width: none; padding: 0; }
-  h2 { break-after: avoid; }
-  tr { break-inside: avoid; }
+  h1 { font-size: 20px; }
+  h2 { margin-top: 16px; break-after: avoid; }
+  thead { display: table-header-group; }
+  tr, td { break-inside: avoid; }
+  td { padding: 3px 8px; }
+  td.chart svg { width: 110px; height: 28px; }
+  footer { margin-top: 16px; }
 }
 "#;
 
@@ -97,7 +111,9 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str(
         "<footer>Made by kpisync from the warehouse's kpis, targets and notes tables. \
-         Ratios are percentages; changes of ratios are in percentage points.</footer>\n\
+         Ratios are percentages; changes of ratios are in percentage points. A change in \
+         green moved the KPI the good way, one in bold red the bad way (for some, such as \
+         churn and refunds, down is good).</footer>\n\
          </main>\n</body>\n</html>\n",
     );
     out
@@ -121,22 +137,21 @@ fn row(out: &mut String, report: &Report, line: &Line) {
         .replace('.', ".<wbr>")
         .replace('_', "_<wbr>");
     let _ = write!(out, "<code>{id}</code>");
-    if !line.dimension.is_empty() {
-        let _ = write!(
-            out,
-            "<span class=\"dimension\">{}</span>",
-            escape(&line.dimension)
-        );
-    }
+    // Under the id: the dimension, then the unit in words; a currency dimension is the unit.
+    let unit = format::unit_name(&line.unit);
+    let meta = if line.dimension.is_empty() || line.dimension == format!("currency={}", line.unit) {
+        unit
+    } else {
+        format!("{} · {unit}", line.dimension)
+    };
+    let _ = write!(out, "<span class=\"meta\">{}</span>", escape(&meta));
     out.push_str("</td>");
     for (index, cell) in cells.iter().enumerate().skip(1) {
-        // A flat change is greyed. Up and down get no colour: whether up is good depends on
-        // the KPI (churn, refunds).
-        let trend = match (report.kind, index, line.trend()) {
-            (Kind::Weekly, 3, Some(Trend::Flat)) => "flat",
-            _ => "",
-        };
-        let _ = write!(out, "<td class=\"number {trend}\">{}</td>", escape(cell));
+        if report.kind == Kind::Weekly && index == 3 {
+            change_cell(out, line, cell);
+        } else {
+            let _ = write!(out, "<td class=\"number\">{}</td>", escape(cell));
+        }
     }
     let _ = writeln!(
         out,
@@ -144,6 +159,28 @@ fn row(out: &mut String, report: &Report, line: &Line) {
         chart(report, line),
         escape(&note)
     );
+}
+
+/// The weekly change: green when it moved the KPI's good way, red when the bad way, grey when
+/// flat. The word is in the cell too, for screen readers and a hover, so colour is never the
+/// only sign.
+fn change_cell(out: &mut String, line: &Line, text: &str) {
+    let (class, word) = match (line.assessment(), line.trend()) {
+        (Some(Assessment::Better), _) => ("number better", "better than last week"),
+        (Some(Assessment::Worse), _) => ("number worse", "worse than last week"),
+        (Some(Assessment::Flat), _) | (None, Some(Trend::Flat)) => ("number flat", ""),
+        (None, _) => ("number", ""),
+    };
+    if word.is_empty() {
+        let _ = write!(out, "<td class=\"{class}\">{}</td>", escape(text));
+    } else {
+        let _ = write!(
+            out,
+            "<td class=\"{class}\" title=\"{word}\">{}\
+             <span class=\"hidden\">, {word}</span></td>",
+            escape(text)
+        );
+    }
 }
 
 /// A small line chart of the line's history as inline SVG: one polyline per run of known
@@ -245,4 +282,56 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kpi::rollup::{Direction, Rollup};
+
+    fn change(kpi: &'static str, direction: Direction, value: f64, previous: f64) -> String {
+        let line = Line {
+            kpi,
+            dimension: String::new(),
+            unit: "EUR".to_owned(),
+            rollup: Rollup::Sum,
+            direction,
+            value: Some(value),
+            previous: Some(previous),
+            target: None,
+            last_year: None,
+            year_to_date: None,
+            note: None,
+            history: Vec::new(),
+        };
+        let mut cell = String::new();
+        change_cell(&mut cell, &line, &format::trend_and_change(&line));
+        cell
+    }
+
+    #[test]
+    fn a_change_is_coloured_by_the_kpis_good_way_and_keeps_its_mark_and_word() {
+        let sales_up = change("revenue.gross", Direction::HigherIsBetter, 110.0, 100.0);
+        assert_eq!(
+            sales_up,
+            "<td class=\"number better\" title=\"better than last week\">↑ +10.0 %\
+             <span class=\"hidden\">, better than last week</span></td>"
+        );
+        let refunds_up = change("revenue.refunds", Direction::LowerIsBetter, 110.0, 100.0);
+        assert!(
+            refunds_up.starts_with("<td class=\"number worse\""),
+            "{refunds_up}"
+        );
+        assert!(refunds_up.contains("↑ +10.0 %"), "{refunds_up}");
+        let refunds_down = change("revenue.refunds", Direction::LowerIsBetter, 90.0, 100.0);
+        assert!(
+            refunds_down.contains("class=\"number better\""),
+            "{refunds_down}"
+        );
+
+        let spend_up = change("revenue.marketing_spend", Direction::Neutral, 110.0, 100.0);
+        assert_eq!(spend_up, "<td class=\"number\">↑ +10.0 %</td>");
+        let flat = change("revenue.gross", Direction::HigherIsBetter, 100.0, 100.0);
+        assert_eq!(flat, "<td class=\"number flat\">→ 0.0 %</td>");
+    }
 }
