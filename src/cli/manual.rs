@@ -196,7 +196,10 @@ fn parse_csv(name: &str, bytes: &[u8], currency: &str) -> Result<Vec<ManualEntry
         .from_reader(bytes);
     let headers = reader
         .headers()
-        .map_err(|error| ConfigError(format!("{name}: line 1: {}", csv_error(&error))))?
+        .map_err(|error| {
+            let line = error.position().map_or(1, |at| lines.first_line(at));
+            ConfigError(format!("{name}: line {line}: {}", csv_error(&error)))
+        })?
         .clone();
     // Spreadsheets like to capitalise headers: `Metric` is `metric`.
     let names: Vec<String> = headers.iter().map(str::to_ascii_lowercase).collect();
@@ -393,6 +396,11 @@ mod tests {
         assert!(crlf.contains("line 7: 'z' is not a number"), "{crlf}");
         assert!(crlf.contains("3 bad rows"), "{crlf}");
 
+        let header = import_error(b"\n\nmet\xffric,period,value\ndemos,2026-W46,4\n");
+        assert!(
+            header.contains("line 3: field 1 is not UTF-8 text"),
+            "{header}"
+        );
         let not_utf8 =
             import_error(b"metric,period,value\ndemos,2026-W46,4\n\ndemos,2026-\xff,4\n");
         assert!(
