@@ -51,6 +51,12 @@ td.note { overflow-wrap: anywhere; }
 .worse { color: var(--worse); font-weight: 600; }
 .empty { color: var(--muted); }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
+@media screen and (max-width: 900px) {
+  main { padding: 16px 10px 28px; }
+  table, table.monthly { table-layout: auto; }
+  th, td { padding-left: 5px; padding-right: 5px; }
+  td.note { min-width: 9em; }
+}
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { font-size: 12px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
