@@ -97,6 +97,9 @@ pub fn kpis_fed_by(metric: &str) -> Vec<&'static str> {
     fed
 }
 
+/// The years a manual entry's period may start in.
+const RECORDED_YEARS: std::ops::RangeInclusive<i16> = 2000..=2099;
+
 /// Checks one entry as typed by a user and returns it ready to store. `value` is a number
 /// (counts: whole and not negative; money: in major units of `currency`, not negative, with
 /// no more decimals than the currency has); `period` a day, ISO week or month label;
@@ -118,6 +121,15 @@ pub fn check_entry(
         ));
     };
     let period = periods::parse(period).map_err(|error| format!("{error:#}"))?;
+    // A period centuries away is a typo (`0202-11`); stored, it would stretch the calendars of
+    // every recompute over the years between it and the data.
+    if !RECORDED_YEARS.contains(&period.start.year()) {
+        return Err(format!(
+            "'{period}': kpisync records periods from {} to {}",
+            RECORDED_YEARS.start(),
+            RECORDED_YEARS.end()
+        ));
+    }
     let value = check_value(known, value, currency)?;
     let dimension = check_dimension(known, dimension)?;
     Ok(ManualEntry {

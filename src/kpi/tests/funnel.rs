@@ -764,6 +764,9 @@ fn entries_are_checked_before_they_are_stored() {
     assert!(check("visits", "1", "2026-10", "").contains("not a manual metric"));
     assert!(check("demos", "1", "2026-13", "").contains("not a period"));
     assert!(check("demos", "1", "2026-W54", "").contains("no ISO week 54"));
+    let typo = check("demos", "1", "0202-11-03", "");
+    assert!(typo.contains("from 2000 to 2099"), "{typo}");
+    assert!(check("demos", "1", "2100-01", "").contains("from 2000 to 2099"));
     assert!(check("demos", "-1", "2026-10", "").contains("negative"));
     assert!(check("demos", "1.5", "2026-10", "").contains("whole number"));
     assert!(check("demos", "NaN", "2026-10", "").contains("not a number"));
