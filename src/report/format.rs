@@ -2,8 +2,8 @@
 //! (`€1,234.56`, `¥1,000`, `KWD 1.235`), thousands separators, ratios as percentages with one
 //! decimal, changes in percent or points, and `—` for what is unknown.
 //!
-//! The reports' CSV and JSON keep raw numbers; only the table, Markdown and HTML formats read
-//! through this module.
+//! The table, Markdown and HTML formats read through this module, and so do `kpisync kpis`
+//! and `kpisync record`; the reports' CSV and JSON keep raw numbers ([`super::machine`]).
 
 use super::{Change, Kind, Line, Report};
 
