@@ -204,7 +204,7 @@ const SPEND: Input = manual_metric("marketing_spend");
 /// A manual metric of the `metrics` table.
 const fn manual_metric(metric: &'static str) -> Input {
     Input::Metric {
-        source: "manual",
+        source: crate::warehouse::MANUAL_SOURCE,
         metric,
     }
 }
