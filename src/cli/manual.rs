@@ -256,6 +256,13 @@ fn parse_csv(name: &str, bytes: &[u8], currency: &str) -> Result<Vec<ManualEntry
             ));
             continue;
         }
+        // No entry has a line break: a quote left open took the lines after it into a field.
+        if record.iter().any(|field| field.contains(['\n', '\r'])) {
+            errors.push(format!(
+                "line {line}: a quoted field runs over several lines (a closing quote missing?)"
+            ));
+            continue;
+        }
         let field = |index: usize| record.get(index).unwrap_or("");
         let checked = check_entry(
             field(metric),
@@ -392,10 +399,19 @@ mod tests {
               \"con\r\ntracts\",2026-W46,2\r\ndemos,2026-W48,z",
         );
         assert!(crlf.contains("line 4: 'y' is not a number"), "{crlf}");
-        assert!(crlf.contains("line 5: 'con"), "{crlf}");
+        assert!(
+            crlf.contains("line 5: a quoted field runs over several lines"),
+            "{crlf}"
+        );
         assert!(crlf.contains("line 7: 'z' is not a number"), "{crlf}");
         assert!(crlf.contains("3 bad rows"), "{crlf}");
 
+        let open_quote =
+            import_error(b"metric,period,value\n\"demos,2026-W46,4\ndemos,2026-W47,5\n");
+        assert!(
+            open_quote.contains("1 bad row, nothing stored:\n  line 2: a quoted field runs over"),
+            "{open_quote}"
+        );
         let header = import_error(b"\n\nmet\xffric,period,value\ndemos,2026-W46,4\n");
         assert!(
             header.contains("line 3: field 1 is not UTF-8 text"),
