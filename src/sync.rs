@@ -354,15 +354,19 @@ fn next_batch(
     })
 }
 
-/// Recomputes every KPI from the stored data, and folds the WAL back into the file.
+/// Recomputes every KPI from the stored data, folds the WAL back into the file, and gives
+/// the memory the run freed back to the system.
 pub async fn recompute_kpis(config: &Config, warehouse: &SharedWarehouse) -> anyhow::Result<()> {
     let settings = config.business.kpi_settings();
     let summary = with_warehouse(warehouse, move |warehouse| {
         let summary = crate::kpi::recompute(warehouse, &settings, jiff::Timestamp::now())?;
         warehouse.checkpoint()?;
+        // The page cache fills up again on the next run; until then its pages are free.
+        warehouse.conn().execute_batch("PRAGMA shrink_memory")?;
         Ok(summary)
     })
     .await?;
+    release_free_memory();
     info!(
         rows = summary.rows,
         kpis = summary.kpis,
@@ -370,6 +374,18 @@ pub async fn recompute_kpis(config: &Config, warehouse: &SharedWarehouse) -> any
         "kpis recomputed"
     );
     Ok(())
+}
+
+/// Gives the heap a run freed back to the system. glibc keeps freed pages for the next
+/// allocations, and after a large sync that is megabytes the daemon would hold for hours
+/// until its next run (16 MB after 100,000 charges).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only returns the allocator's free pages; glibc
+    // locks each arena while it does, so other threads may allocate meanwhile.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The error as the user reads it, with a hint when there is one.
