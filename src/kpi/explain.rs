@@ -1,5 +1,6 @@
-//! `kpisync kpis --explain ID`: a KPI's definition, its inputs and their sources, the periods
-//! its stored rows cover, and the numerator and denominator of the rows asked for.
+//! `kpisync kpis --explain ID`: a KPI's definition, its inputs with their sources and the
+//! periods they cover, the periods its stored rows cover, and the numerator and denominator of
+//! the rows asked for.
 
 use std::fmt;
 
@@ -17,6 +18,9 @@ pub struct Explanation {
     pub def: &'static KpiDef,
     /// The periods of the stored rows, per grain.
     pub coverage: Vec<Coverage>,
+    /// The periods each of the KPI's inputs covers (in the order of `def.inputs`), per grain;
+    /// empty for a table of row-level data.
+    pub input_coverage: Vec<Vec<Coverage>>,
     /// The rows of the period asked for, or of the latest period of each grain.
     pub rows: Vec<StoredRow>,
     /// Whether `rows` are the latest ones because no period was asked for.
@@ -76,8 +80,23 @@ pub fn explain(
     let Some(def) = catalog().iter().find(|def| def.id == id) else {
         bail!("'{id}' is not a KPI id (docs/kpis.md lists them)");
     };
-    let coverage = coverage(conn, id).with_context(|| format!("reading the rows of {id}"))?;
+    let coverage = periods_of(conn, "kpis WHERE kpi = ?1", &[&id])
+        .with_context(|| format!("reading the rows of {id}"))?;
     let grain_name = grain.map(Grain::as_str);
+    let mut input_coverage = Vec::new();
+    for input in def.inputs {
+        let periods = match input {
+            Input::Kpi(input) => periods_of(conn, "kpis WHERE kpi = ?1", &[input]),
+            Input::Metric { source, metric } => periods_of(
+                conn,
+                "metrics WHERE source = ?1 AND metric = ?2",
+                &[source, metric],
+            ),
+            Input::Table { .. } => Ok(Vec::new()),
+        }
+        .with_context(|| format!("reading the periods of {input}"))?;
+        input_coverage.push(periods);
+    }
 
     let rows = match period_start {
         Some(text) => {
@@ -118,6 +137,7 @@ pub fn explain(
     Ok(Explanation {
         def,
         coverage,
+        input_coverage,
         rows,
         latest: period_start.is_none(),
         flags,
@@ -183,13 +203,17 @@ fn resolve_period(grain: Option<Grain>, text: &str) -> anyhow::Result<(Option<Gr
     }
 }
 
-fn coverage(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Coverage>> {
-    let mut statement = conn.prepare(
-        "SELECT grain, min(period_start), max(period_start), count(*) FROM kpis
-         WHERE kpi = ?1 GROUP BY grain",
-    )?;
+/// The periods of the rows of `rows` (a table and a filter: `kpis WHERE kpi = ?1`), per grain.
+fn periods_of(
+    conn: &Connection,
+    rows: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Vec<Coverage>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT grain, min(period_start), max(period_start), count(*) FROM {rows} GROUP BY grain"
+    ))?;
     let mut coverage = Vec::new();
-    let mut rows = statement.query([id])?;
+    let mut rows = statement.query(params)?;
     while let Some(row) = rows.next()? {
         let grain: String = row.get(0)?;
         // The table's CHECK constraint allows only these three grains.
@@ -257,6 +281,15 @@ fn number(value: Option<f64>) -> String {
     }
 }
 
+impl fmt::Display for Coverage {
+    /// `week   2026-08-03 .. 2026-11-30  (18 rows)`.
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let grain = self.grain.as_str();
+        let (first, last, rows) = (&self.first, &self.last, self.rows);
+        write!(out, "{grain:<5}  {first} .. {last}  ({rows} rows)")
+    }
+}
+
 impl fmt::Display for Explanation {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let def = self.def;
@@ -281,7 +314,7 @@ impl fmt::Display for Explanation {
         }
         writeln!(out, "  sources:  {}", def.sources.join(", "))?;
         writeln!(out, "  inputs:")?;
-        for input in def.inputs {
+        for (input, periods) in def.inputs.iter().zip(&self.input_coverage) {
             write!(out, "    - {input}")?;
             if let Input::Kpi(id) = input
                 && let Some(other) = catalog().iter().find(|other| other.id == *id)
@@ -289,6 +322,12 @@ impl fmt::Display for Explanation {
                 write!(out, " ({})", other.sources.join(", "))?;
             }
             writeln!(out)?;
+            if periods.is_empty() && !matches!(input, Input::Table { .. }) {
+                writeln!(out, "        no rows")?;
+            }
+            for periods in periods {
+                writeln!(out, "        {periods}")?;
+            }
         }
 
         if self.coverage.is_empty() {
@@ -297,9 +336,7 @@ impl fmt::Display for Explanation {
         }
         writeln!(out, "  periods stored:")?;
         for coverage in &self.coverage {
-            let grain = coverage.grain.as_str();
-            let (first, last, rows) = (&coverage.first, &coverage.last, coverage.rows);
-            writeln!(out, "    {grain:<5}  {first} .. {last}  ({rows} rows)")?;
+            writeln!(out, "    {coverage}")?;
         }
 
         let heading = if self.latest { "latest period" } else { "rows" };

@@ -368,6 +368,16 @@ fn explain_shows_formula_sources_and_the_numbers_of_stored_rows() {
         text.contains("day    2026-01-10 .. 2026-02-03  (25 rows)"),
         "{text}"
     );
+    // Each input with the periods it covers: the numerator and the denominator.
+    assert!(
+        text.contains(
+            "- KPI conversion.orders (stripe_charges)\n        \
+             day    2026-01-10 .. 2026-02-03  (25 rows)\n        \
+             week   2026-01-05 .. 2026-02-02  (5 rows)\n        \
+             month  2026-01-01 .. 2026-02-01  (2 rows)\n"
+        ),
+        "{text}"
+    );
 
     // A date with a grain is moved to the start of that grain's period; without a period,
     // the latest one of each grain is shown; a NULL value reads as a dash.
