@@ -610,7 +610,53 @@ fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
 
 #[cfg(test)]
 mod tests {
+    use jiff::civil::date;
+
     use super::*;
+
+    #[test]
+    fn settlement_finds_stored_ids_only_with_their_currency() {
+        let mut settlement = Settlement::with_capacity(0);
+        for index in 0..50_000 {
+            settlement.insert(&format!("txn_{index:024}"), index % 3);
+        }
+        // Past the 255th currency, ids are kept whole.
+        settlement.insert("txn_exotic", 300);
+        settlement.finish();
+        for index in (0..50_000).step_by(7) {
+            let id = format!("txn_{index:024}");
+            assert_eq!(settlement.get(&id), Some(index % 3), "{id}");
+        }
+        assert_eq!(settlement.get("txn_exotic"), Some(300));
+        for index in 50_000..60_000 {
+            assert_eq!(settlement.get(&format!("txn_{index:024}")), None);
+        }
+        assert_eq!(Settlement::default().get("txn_0"), None);
+    }
+
+    #[test]
+    fn buyers_keep_their_first_two_days_whatever_the_reading_order() {
+        let buyer = buyer_key(None, Some(" Ann@Example.com ")).unwrap();
+        assert_eq!(buyer_key(None, Some("ann@example.com")), Some(buyer));
+        assert_ne!(buyer_key(Some("ann@example.com"), None), Some(buyer));
+        assert_eq!(buyer_key(Some(""), Some(" ")), None);
+
+        let mut buyers = Buyers::default();
+        for (day, currency) in [(9, Some(1)), (3, None), (5, Some(1)), (3, Some(0))] {
+            buyers.add(buyer, date(2026, 1, day), currency);
+        }
+        let days = buyers.orders[&buyer];
+        assert_eq!(
+            (days.first, days.second),
+            (date(2026, 1, 3), date(2026, 1, 3))
+        );
+        assert_eq!(buyers.settled[0][&buyer], date(2026, 1, 3));
+        assert_eq!(buyers.settled[1][&buyer], date(2026, 1, 5));
+
+        let mut alone = Buyers::default();
+        alone.add(buyer, date(2026, 1, 9), None);
+        assert_eq!(alone.orders[&buyer].second, NO_DATE);
+    }
 
     #[test]
     fn the_big_reads_scan_covering_indexes_only() {
