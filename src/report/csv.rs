@@ -58,7 +58,7 @@ pub fn render(report: &Report) -> String {
                 number(numbers.last_year),
                 number(numbers.year_to_date),
                 line.rollup.as_str().to_owned(),
-                field(line.note.as_deref().unwrap_or("")),
+                field(&defused(line.note.as_deref().unwrap_or(""))),
             ];
             out.push_str(&fields.join(","));
             out.push('\n');
@@ -75,11 +75,39 @@ fn number(value: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
+/// A note as spreadsheets may safely open it: text starting like a formula (`=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, which spreadsheets read as "this is
+/// text" and do not show. Notes are free text typed by people; the other text columns are ids.
+fn defused(note: &str) -> std::borrow::Cow<'_, str> {
+    if note.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{note}"))
+    } else {
+        std::borrow::Cow::Borrowed(note)
+    }
+}
+
 /// A text field, quoted when it holds a separator, a quote or a line break.
 fn field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{defused, field};
+
+    #[test]
+    fn notes_that_look_like_formulas_stay_text() {
+        assert_eq!(defused("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defused("-5 % after the outage"), "'-5 % after the outage");
+        assert_eq!(defused("@team look"), "'@team look");
+        assert_eq!(defused("Black Friday"), "Black Friday");
+        assert_eq!(
+            field(&defused("+1, then \"more\"")),
+            "\"'+1, then \"\"more\"\"\""
+        );
     }
 }

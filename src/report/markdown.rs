@@ -48,9 +48,10 @@ fn escape(text: &str) -> String {
         match character {
             '|' => out.push_str("\\|"),
             '\n' | '\r' => out.push(' '),
+            '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '*' | '_' | '[' | ']' | '\\' => {
+            '*' | '_' | '[' | ']' | '`' | '\\' => {
                 out.push('\\');
                 out.push(character);
             }
@@ -58,4 +59,19 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn cells_render_as_the_text_typed() {
+        assert_eq!(
+            escape("R&D: &lt; stays text"),
+            "R&amp;D: &amp;lt; stays text"
+        );
+        assert_eq!(escape("`code` | *bold*"), "\\`code\\` \\| \\*bold\\*");
+        assert_eq!(escape("<b>two\nlines</b>"), "&lt;b&gt;two lines&lt;/b&gt;");
+    }
 }
