@@ -310,12 +310,16 @@ static CATALOG: [KpiDef; 54] = [
         "acquisition.free_signups",
         Acquisition,
         Count,
-        "subscriptions created in the period on a free plan (is_free = 1) or with a trial",
-        &[SUBS],
-        &[Input::Table {
-            table: SUBS,
-            what: "created, is_free = 1 or trial_start set",
-        }],
+        "subscriptions created in the period on a free plan (is_free = 1) or with a trial; \
+         when Stripe holds none at all, GA4 events named connectors.ga4.signup_event",
+        &[SUBS, METRICS],
+        &[
+            Input::Table {
+                table: SUBS,
+                what: "created, is_free = 1 or trial_start set",
+            },
+            ga4_metric("sign_ups"),
+        ],
         compute::free_signups,
     ),
     computed(

@@ -136,9 +136,23 @@ fn stripe_ratio(
     vec![ratios(frame, numerators, denominators, sources)]
 }
 
-/// `acquisition.free_signups`.
+/// `acquisition.free_signups`: Stripe's free-plan and trial subscriptions when Stripe holds
+/// any, else the GA4 sign-up event (`connectors.ga4.signup_event`). A business whose free plan
+/// lives outside Stripe shows zero free subscriptions there, which is not its sign-up count.
 pub fn free_signups(frame: &Frame<'_>) -> Vec<Series> {
-    counts(frame, |stripe| &stripe.free_signups, SUBSCRIPTIONS)
+    let from_stripe = counts(frame, |stripe| &stripe.free_signups, SUBSCRIPTIONS);
+    let stripe_has_any = frame
+        .stripe
+        .is_some_and(|stripe| stripe.free_signups.iter().any(|count| *count > 0));
+    if stripe_has_any {
+        return from_stripe;
+    }
+    let from_ga4 = super::ga4::count(frame, "sign_ups");
+    if from_ga4.is_empty() {
+        from_stripe
+    } else {
+        from_ga4
+    }
 }
 
 /// `conversion.orders`.

@@ -318,3 +318,44 @@ fn subscriptions_in_another_currency_get_their_own_mrr_and_arpu() {
         ratio(None, 0.0, 0.0)
     );
 }
+
+#[test]
+fn free_signups_come_from_ga4_when_stripe_has_no_free_plan_or_trial() {
+    let mut fixture = Fixture::new(BusinessModel::Saas);
+    fixture.subscription(Sub {
+        id: "sub_paying",
+        created: "2026-02-03T10:00:00Z",
+        status: "active",
+        currency: "eur",
+        monthly: 2900,
+        ..Sub::default()
+    });
+    fixture.exec(
+        "INSERT INTO metrics (source, metric, grain, period_start, dimension, value, unit,
+                              flags, synced_at)
+         VALUES ('ga4', 'sign_ups', 'month', '2026-02-01', '', 41, 'count', '',
+                 '2026-03-01T06:00:00Z')",
+        &[],
+    );
+    fixture.recompute("2026-03-02T12:00:00Z");
+    let free = fixture.row("acquisition.free_signups", "month", "2026-02-01");
+    assert_eq!((free.value, free.sources.as_str()), (Some(41.0), "metrics"));
+
+    // Once Stripe holds a trial, Stripe's count is the one: the free plan lives there.
+    fixture.subscription(Sub {
+        id: "sub_trial",
+        created: "2026-02-10T10:00:00Z",
+        status: "trialing",
+        trial_start: Some("2026-02-10T10:00:00Z"),
+        trial_end: Some("2026-02-24T10:00:00Z"),
+        currency: "eur",
+        monthly: 2900,
+        ..Sub::default()
+    });
+    fixture.recompute("2026-03-02T12:00:00Z");
+    let free = fixture.row("acquisition.free_signups", "month", "2026-02-01");
+    assert_eq!(
+        (free.value, free.sources.as_str()),
+        (Some(1.0), "stripe_subscriptions")
+    );
+}
