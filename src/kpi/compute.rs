@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use connectors::stripe::currency_exponent;
 
 use super::manual::METRICS;
-use super::stripe::{BALANCE_TRANSACTIONS as BT, CHARGES, Flow, SUBSCRIPTIONS, StripeFrame};
+use super::stripe::{BALANCE_TRANSACTIONS as BT, CHARGES, Flow, SUBSCRIPTIONS, Stock, StripeFrame};
 use super::{BusinessModel, Cell, Frame, Grain, Series};
 
 /// Minor units to major units: one division, so `1234` KWD is exactly the double nearest
@@ -287,27 +287,22 @@ pub fn average_basket(frame: &Frame<'_>) -> Vec<Series> {
 
 /// `revenue.mrr`.
 pub fn mrr(frame: &Frame<'_>) -> Vec<Series> {
-    let Some(stripe) = frame.stripe else {
-        return Vec::new();
-    };
-    per_currency(
-        frame,
-        stripe,
-        stripe.mrr.keys(),
-        SUBSCRIPTIONS,
-        |code, index, is_business| {
-            let stock = stripe
-                .mrr
-                .get(code)
-                .map(|stocks| stocks[index])
-                .unwrap_or_default();
-            (is_business || stock.subscriptions > 0).then(|| Cell::plain(major(stock.minor, code)))
-        },
-    )
+    per_subscription_currency(frame, |stock, code| Cell::plain(major(stock.minor, code)))
 }
 
 /// `revenue.arpu`: per currency, MRR over the active subscriptions billed in it.
 pub fn arpu(frame: &Frame<'_>) -> Vec<Series> {
+    per_subscription_currency(frame, |stock, code| {
+        Cell::ratio(
+            Some(major(stock.minor, code)),
+            Some(stock.subscriptions as f64),
+        )
+    })
+}
+
+/// A KPI of the active subscriptions at each period's end, one series per currency they are
+/// billed in: the business currency always, another where some subscription is billed in it.
+fn per_subscription_currency(frame: &Frame<'_>, cell: impl Fn(Stock, &str) -> Cell) -> Vec<Series> {
     let Some(stripe) = frame.stripe else {
         return Vec::new();
     };
@@ -322,12 +317,7 @@ pub fn arpu(frame: &Frame<'_>) -> Vec<Series> {
                 .get(code)
                 .map(|stocks| stocks[index])
                 .unwrap_or_default();
-            (is_business || stock.subscriptions > 0).then(|| {
-                Cell::ratio(
-                    Some(major(stock.minor, code)),
-                    Some(stock.subscriptions as f64),
-                )
-            })
+            (is_business || stock.subscriptions > 0).then(|| cell(stock, code))
         },
     )
 }

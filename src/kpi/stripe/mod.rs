@@ -27,7 +27,7 @@ use rusqlite::{Connection, OptionalExtension};
 use rustc_hash::FxHashMap as FastMap;
 
 use days::{DayFinder, LocalDay};
-pub(crate) use frame::{Flow, StripeFrame};
+pub(crate) use frame::{Flow, Stock, StripeFrame};
 
 /// Table names, as stored in the `sources` column.
 pub const BALANCE_TRANSACTIONS: &str = "stripe_balance_transactions";
