@@ -2,6 +2,11 @@
 //! and batches. Tables are described here and created by the warehouse, so adding an upstream
 //! needs no migration of its own.
 
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::civil::Date;
+
 use crate::Cursor;
 
 /// The SQLite type of a column (tables are `STRICT`).
@@ -149,3 +154,95 @@ pub struct Batch {
     /// Requests this batch cost, for the run's statistics.
     pub requests: u32,
 }
+
+/// The length of a period, as stored in the `grain` columns of `metrics` and `kpis`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    /// A civil day.
+    Day,
+    /// An ISO week, Monday to Sunday.
+    Week,
+    /// A calendar month.
+    Month,
+}
+
+impl Grain {
+    /// Every grain, shortest first.
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
+
+    /// The stored name: `day`, `week` or `month`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+        }
+    }
+
+    /// The first day of the period containing `date`: itself, its week's Monday, or the 1st.
+    pub fn start_of(self, date: Date) -> Date {
+        match self {
+            Grain::Day => date,
+            // Saturating only matters for the first week of year -9999, which holds no data.
+            Grain::Week => {
+                date.saturating_sub(jiff::Span::new().days(date.weekday().to_monday_zero_offset()))
+            }
+            Grain::Month => date.first_of_month(),
+        }
+    }
+
+    /// The first day of the period after the one starting on `start`; `None` past the last
+    /// date there is.
+    pub fn checked_next(self, start: Date) -> Option<Date> {
+        let step = match self {
+            Grain::Day => jiff::Span::new().days(1),
+            Grain::Week => jiff::Span::new().weeks(1),
+            Grain::Month => jiff::Span::new().months(1),
+        };
+        start.checked_add(step).ok()
+    }
+
+    /// The first day of the period after the one starting on `start`, or the last date there
+    /// is.
+    pub fn next(self, start: Date) -> Date {
+        self.checked_next(start).unwrap_or(Date::MAX)
+    }
+
+    /// The last day of the period starting on `start`.
+    pub fn last_day(self, start: Date) -> Date {
+        self.next(start).yesterday().unwrap_or(start)
+    }
+}
+
+impl fmt::Display for Grain {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Grain {
+    type Err = UnknownGrain;
+
+    fn from_str(text: &str) -> Result<Grain, UnknownGrain> {
+        Grain::ALL
+            .into_iter()
+            .find(|grain| grain.as_str() == text)
+            .ok_or_else(|| UnknownGrain(text.to_owned()))
+    }
+}
+
+/// A grain name that is none of `day`, `week` and `month`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownGrain(pub String);
+
+impl fmt::Display for UnknownGrain {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "unknown grain '{}' (expected day, week or month)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownGrain {}

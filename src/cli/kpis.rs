@@ -141,12 +141,8 @@ pub fn select(
         .collect::<Result<Vec<_>, _>>()?;
 
     // Periods are named by their first day; a date given by the user stands for its period.
-    let from = args
-        .from
-        .map(|date| kpi::periods::start_of(grain, date).to_string());
-    let to = args
-        .to
-        .map(|date| kpi::periods::start_of(grain, date).to_string());
+    let from = args.from.map(|date| grain.start_of(date).to_string());
+    let to = args.to.map(|date| grain.start_of(date).to_string());
     let mut periods: Vec<&str> = all.iter().map(|row| row.period_start.as_str()).collect();
     periods.dedup();
     let chosen: Vec<String> = if from.is_none() && to.is_none() {

@@ -284,7 +284,7 @@ impl ManualData {
                 metric,
                 dimension: row.get(1)?,
                 grain,
-                start: periods::start_of(grain, start),
+                start: grain.start_of(start),
                 value: row.get(4)?,
                 currency: currency_of(&unit),
             });

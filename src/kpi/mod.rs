@@ -23,8 +23,6 @@ mod stripe;
 mod tests;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -36,6 +34,7 @@ use serde::Deserialize;
 use crate::warehouse::Warehouse;
 
 pub use catalog::{Input, KpiDef, UnitKind, catalog};
+pub use connectors::schema::Grain;
 pub use explain::explain;
 use periods::Calendar;
 
@@ -43,50 +42,6 @@ use periods::Calendar;
 /// that exist; a no-op once they do.
 pub fn ensure_indexes(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     stripe::ensure_indexes(conn).context("creating the KPI engine's indexes")
-}
-
-/// The length of a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Grain {
-    /// A civil day in the business time zone.
-    Day,
-    /// An ISO week, Monday to Sunday.
-    Week,
-    /// A calendar month.
-    Month,
-}
-
-impl Grain {
-    /// Every grain, shortest first.
-    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
-
-    /// The name stored in the `grain` columns: `day`, `week` or `month`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grain::Day => "day",
-            Grain::Week => "week",
-            Grain::Month => "month",
-        }
-    }
-}
-
-impl FromStr for Grain {
-    type Err = anyhow::Error;
-
-    fn from_str(text: &str) -> anyhow::Result<Grain> {
-        match text {
-            "day" => Ok(Grain::Day),
-            "week" => Ok(Grain::Week),
-            "month" => Ok(Grain::Month),
-            _ => anyhow::bail!("unknown grain '{text}' (expected day, week or month)"),
-        }
-    }
-}
-
-impl fmt::Display for Grain {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
 }
 
 /// `business.model`: which kind of business this is. It picks the headline conversion rate,

@@ -27,7 +27,7 @@ impl Period {
     pub fn containing(grain: Grain, date: Date) -> Period {
         Period {
             grain,
-            start: start_of(grain, date),
+            start: grain.start_of(date),
         }
     }
 
@@ -63,30 +63,13 @@ impl fmt::Display for Period {
 
 /// The start of the period of `grain` that contains `instant`, as seen in `tz`.
 pub fn period_of(instant: Timestamp, grain: Grain, tz: &TimeZone) -> Date {
-    start_of(grain, instant.to_zoned(tz.clone()).date())
-}
-
-/// The start of the period of `grain` that contains the civil date `date`.
-pub fn start_of(grain: Grain, date: Date) -> Date {
-    match grain {
-        Grain::Day => date,
-        // Saturating only matters for the first week of year -9999, which holds no data.
-        Grain::Week => {
-            date.saturating_sub(jiff::Span::new().days(date.weekday().to_monday_zero_offset()))
-        }
-        Grain::Month => date.first_of_month(),
-    }
+    grain.start_of(instant.to_zoned(tz.clone()).date())
 }
 
 /// The start of the period after the one starting on `start`.
 pub fn next_start(grain: Grain, start: Date) -> anyhow::Result<Date> {
-    let step = match grain {
-        Grain::Day => jiff::Span::new().days(1),
-        Grain::Week => jiff::Span::new().weeks(1),
-        Grain::Month => jiff::Span::new().months(1),
-    };
-    start
-        .checked_add(step)
+    grain
+        .checked_next(start)
         .with_context(|| format!("the {} after {start}", grain.as_str()))
 }
 
@@ -313,7 +296,7 @@ mod tests {
         );
         assert_eq!(week.next().unwrap().start, date(2027, 1, 4));
         assert_eq!(week.next().unwrap().to_string(), "2027-W01");
-        assert_eq!(start_of(Grain::Week, date(2027, 1, 3)), date(2026, 12, 28));
+        assert_eq!(Grain::Week.start_of(date(2027, 1, 3)), date(2026, 12, 28));
         assert_eq!(week.to_string(), "2026-W53");
         assert!(parse("2025-W53").is_err(), "2025 has 52 ISO weeks");
     }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::api::{self, BatchRequest, PropertyQuota, ReportResponse};
 use super::auth::{SCOPE, TokenResponse};
-use super::plan::{self, EventRoles, Ga4Cursor, Grain};
+use super::plan::{self, EventRoles, Ga4Cursor, Grain, ReportGrain};
 use super::read::{self, BATCH_LIMIT};
 
 fn fixture(name: &str) -> String {

@@ -17,32 +17,22 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{FilterExpression, Named, PropertyQuota};
 
-/// A report period length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Grain {
-    /// A day of the property's time zone.
-    Day,
-    /// An ISO week, Monday to Sunday.
-    Week,
-    /// A calendar month.
-    Month,
+pub use crate::schema::Grain;
+
+/// What GA4 needs to know of a grain beyond its calendar.
+pub(crate) trait ReportGrain: Sized {
+    /// The GA4 dimension that names this grain's periods.
+    fn dimension(self) -> &'static str;
+    /// Periods per backfill request.
+    fn chunk(self) -> i64;
+    /// The period start a value of [`ReportGrain::dimension`] names.
+    fn parse_period(self, text: &str) -> Option<Date>;
+    /// Every period start from the period of `first` to the period of `last`, both included.
+    fn starts(self, first: Date, last: Date) -> Vec<Date>;
 }
 
-impl Grain {
-    /// Every grain, shortest first.
-    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
-
-    /// As stored in `metrics.grain`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grain::Day => "day",
-            Grain::Week => "week",
-            Grain::Month => "month",
-        }
-    }
-
-    /// The GA4 dimension that names this grain's periods.
-    pub fn dimension(self) -> &'static str {
+impl ReportGrain for Grain {
+    fn dimension(self) -> &'static str {
         match self {
             Grain::Day => "date",
             Grain::Week => "isoYearIsoWeek",
@@ -50,8 +40,7 @@ impl Grain {
         }
     }
 
-    /// Periods per backfill request: long enough to spare requests, short enough that one
-    /// request stays cheap in tokens.
+    /// Long enough to spare requests, short enough that one request stays cheap in tokens.
     fn chunk(self) -> i64 {
         match self {
             Grain::Day => 31,
@@ -60,35 +49,8 @@ impl Grain {
         }
     }
 
-    /// The first day of the period containing `date`.
-    pub fn start_of(self, date: Date) -> Date {
-        match self {
-            Grain::Day => date,
-            Grain::Week => date
-                .iso_week_date()
-                .first_of_week()
-                .map_or(date, ISOWeekDate::date),
-            Grain::Month => date.first_of_month(),
-        }
-    }
-
-    /// The first day of the period after the one starting on `start`.
-    pub fn next(self, start: Date) -> Date {
-        let step = match self {
-            Grain::Day => jiff::Span::new().days(1),
-            Grain::Week => jiff::Span::new().weeks(1),
-            Grain::Month => jiff::Span::new().months(1),
-        };
-        start.checked_add(step).unwrap_or(Date::MAX)
-    }
-
-    /// The last day of the period starting on `start`.
-    pub fn last_day(self, start: Date) -> Date {
-        self.next(start).yesterday().unwrap_or(start)
-    }
-
-    /// The period start a value of [`Grain::dimension`] names: `20260304`, `202610`, `202603`.
-    pub fn parse_period(self, text: &str) -> Option<Date> {
+    /// `20260304`, `202610` (ISO year and week), `202603`.
+    fn parse_period(self, text: &str) -> Option<Date> {
         let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i16>().ok();
         match (self, text.len()) {
             (Grain::Day, 8) => {
@@ -104,8 +66,7 @@ impl Grain {
         }
     }
 
-    /// Every period start from the period of `first` to the period of `last`, both included.
-    pub fn starts(self, first: Date, last: Date) -> Vec<Date> {
+    fn starts(self, first: Date, last: Date) -> Vec<Date> {
         let mut starts = Vec::new();
         let mut start = self.start_of(first);
         while start <= last {

@@ -15,7 +15,7 @@ use super::api::{
     self, BatchRequest, BatchResponse, DateRange, DimensionOrderBy, Named, OrderBy, ReportRequest,
     ReportResponse,
 };
-use super::plan::{self, Ga4Cursor, Grain, Kind, Spec, Unit};
+use super::plan::{self, Ga4Cursor, Grain, Kind, ReportGrain, Spec, Unit};
 use super::{Ga4Connector, STREAM, timezone_warning};
 use crate::http::{Fetched, HttpClient, Payload};
 use crate::schema::{Batch, MetricRow};
