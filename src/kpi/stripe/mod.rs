@@ -10,8 +10,8 @@
 //!
 //! Known shortcoming: orders are joined with their balance transaction, and buyers told apart,
 //! by 64-bit hashes of their ids and keys (56 bits for balance transactions). Two keys sharing
-//! a hash would be taken for one; at a million of them the odds are about one in ten thousand
-//! for balance transactions and one in thirty million for buyers.
+//! a hash would be taken for one; at a million of them the odds are about one in fifty
+//! thousand for balance transactions and one in thirty million for buyers.
 
 mod days;
 mod frame;
