@@ -354,6 +354,37 @@ fn next_batch(
     })
 }
 
+/// Recomputes the KPIs after a sync, unless the sync stored nothing new and the KPIs were
+/// recomputed today with the same settings: then a recompute would write the same rows, and
+/// an incremental sync with nothing new stays a matter of milliseconds.
+pub async fn refresh_kpis(
+    config: &Config,
+    warehouse: &SharedWarehouse,
+    stored_anything: bool,
+) -> anyhow::Result<()> {
+    if !stored_anything {
+        let settings = config.business.kpi_settings();
+        let now = jiff::Timestamp::now();
+        let current = with_warehouse(warehouse, move |warehouse| {
+            crate::kpi::up_to_date(warehouse.conn(), &settings, now)
+        })
+        .await?;
+        if current {
+            info!("kpis up to date: the sync stored nothing new");
+            return Ok(());
+        }
+    }
+    recompute_kpis(config, warehouse).await
+}
+
+/// Whether any stream of `reports` stored or changed a row.
+pub fn stored_anything<'a>(reports: impl IntoIterator<Item = &'a ConnectorReport>) -> bool {
+    reports
+        .into_iter()
+        .flat_map(|report| &report.streams)
+        .any(|stream| stream.rows > 0)
+}
+
 /// Recomputes every KPI from the stored data, folds the WAL back into the file, and gives
 /// the memory the run freed back to the system.
 pub async fn recompute_kpis(config: &Config, warehouse: &SharedWarehouse) -> anyhow::Result<()> {

@@ -32,7 +32,9 @@ pub async fn run(context: &Context, args: SyncArgs) -> anyhow::Result<ExitCode> 
     let reports = sync_all(&config, &warehouse, Some(&path), &args.connectors, &options).await?;
 
     println!("{}", summary(&reports));
-    recompute_kpis(&config, &warehouse).await?;
+    // A full refresh is also how to make kpisync recompute whatever it finds.
+    let stored = args.full_refresh || crate::sync::stored_anything(&reports);
+    crate::sync::refresh_kpis(&config, &warehouse, stored).await?;
     let failed = reports.iter().any(|report| !report.succeeded());
     Ok(if failed {
         ExitCode::from(1)

@@ -91,9 +91,12 @@ async fn run_inner(job: &Job) -> Outcome {
     .await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
 
+    // An interrupted run may have stored rows it did not report.
+    let mut stored_anything = true;
     let outcome = match synced {
         Ok(report) => {
             let rows: u64 = report.streams.iter().map(|stream| stream.rows).sum();
+            stored_anything = rows > 0;
             let failed: Vec<&StreamReport> = report
                 .streams
                 .iter()
@@ -125,7 +128,8 @@ async fn run_inner(job: &Job) -> Outcome {
     // Late rows correct past periods, so the KPIs are recomputed after every run that may have
     // stored some, an interrupted one included: the shutdown's time limit bounds it, and an
     // unfinished recompute rolls back as a whole.
-    if let Err(error) = crate::sync::recompute_kpis(&job.config, &job.warehouse).await {
+    let refreshed = crate::sync::refresh_kpis(&job.config, &job.warehouse, stored_anything).await;
+    if let Err(error) = refreshed {
         error!(connector, error = %format!("{error:#}"), "kpi recompute failed");
     }
     outcome

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rusqlite::TransactionBehavior;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Deserialize;
 
 use crate::warehouse::Warehouse;
@@ -129,6 +129,14 @@ pub fn recompute(
     let computed_at = now.round(jiff::Unit::Second).unwrap_or(now).to_string();
     let written =
         store::replace_rows(&transaction, &rows, &computed_at).context("storing the KPI rows")?;
+    transaction
+        .execute(
+            "INSERT INTO kpi_state (id, settings, computed_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE
+             SET settings = excluded.settings, computed_at = excluded.computed_at",
+            rusqlite::params![fingerprint(&settings), computed_at],
+        )
+        .context("recording the KPI recompute")?;
     transaction.commit().context("committing the KPI rows")?;
     let kpis: HashSet<&str> = rows.iter().map(|row| row.kpi).collect();
     let summary = RecomputeSummary {
@@ -143,6 +151,47 @@ pub fn recompute(
         "kpis recomputed"
     );
     Ok(summary)
+}
+
+/// Whether the stored KPIs are what a recompute would give now, provided no input changed
+/// since the last one: it was made today (in the business time zone, so the calendar already
+/// reaches today) with the same settings and the same kpisync version.
+pub fn up_to_date(
+    conn: &rusqlite::Connection,
+    settings: &KpiSettings,
+    now: Timestamp,
+) -> anyhow::Result<bool> {
+    let last: Option<(String, String)> = conn
+        .query_row(
+            "SELECT settings, computed_at FROM kpi_state WHERE id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .context("reading the last KPI recompute")?;
+    let Some((last_settings, computed_at)) = last else {
+        return Ok(false);
+    };
+    let settings = KpiSettings {
+        currency: settings.currency.trim().to_ascii_uppercase(),
+        ..settings.clone()
+    };
+    let Ok(computed_at) = computed_at.parse::<Timestamp>() else {
+        return Ok(false);
+    };
+    let day = |instant: Timestamp| instant.to_zoned(settings.timezone.clone()).date();
+    Ok(last_settings == fingerprint(&settings) && day(computed_at) == day(now))
+}
+
+/// What the KPIs depend on besides the data, as stored in `kpi_state.settings`.
+fn fingerprint(settings: &KpiSettings) -> String {
+    format!(
+        "kpisync {}; timezone {}; currency {}; model {}",
+        env!("CARGO_PKG_VERSION"),
+        settings.timezone.iana_name().unwrap_or("(unnamed)"),
+        settings.currency,
+        settings.model.as_str()
+    )
 }
 
 /// Every source's inputs, read once per recompute.

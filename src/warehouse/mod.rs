@@ -24,6 +24,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/001_core.sql")),
     M::up(include_str!("migrations/002_metric_flags.sql")),
     M::up(include_str!("migrations/003_report_views.sql")),
+    M::up(include_str!("migrations/004_kpi_state.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 

@@ -41,6 +41,53 @@ async fn a_second_run_with_nothing_new_rewrites_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_sync_that_stores_nothing_new_leaves_the_kpis_alone_until_settings_change() {
+    // The KPIs of one day stay as they are; a test running across midnight in Paris cannot
+    // tell a recompute for the new day from a wrong one.
+    let paris_day = || {
+        now()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
+            .date()
+    };
+    let day = paris_day();
+    let bench = Bench::start(Dataset::e2e()).await;
+    bench.sync_ok(&[]).await;
+    let january = "kpi = 'revenue.gross' AND grain = 'month' AND period_start = '2026-01-01'";
+    let tamper = || {
+        bench
+            .db()
+            .execute(
+                &format!("UPDATE kpis SET value = 12345 WHERE {january}"),
+                [],
+            )
+            .unwrap();
+    };
+    let stored = || bench.value("revenue.gross", "month", "2026-01-01");
+
+    // A changed row would be rewritten by a recompute; nothing new means no recompute.
+    tamper();
+    bench.sync_ok(&[]).await;
+    if paris_day() == day {
+        assert_close(stored(), 12345.0);
+    }
+
+    // Other business settings make other KPIs: the next sync recomputes them.
+    let config = std::fs::read_to_string(&bench.config).unwrap();
+    std::fs::write(
+        &bench.config,
+        config.replace("model = \"saas\"", "model = \"ecommerce\""),
+    )
+    .unwrap();
+    bench.sync_ok(&[]).await;
+    assert_close(stored(), 80.0);
+
+    // And a full refresh always recomputes.
+    tamper();
+    bench.sync_ok(&["--full-refresh"]).await;
+    assert_close(stored(), 80.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_pending_charge_that_succeeds_later_is_one_succeeded_order() {
     // No lookback: only the events feed can bring the change.
     let bench = Bench::start_with(Dataset::e2e(), "lookback_days = 0").await;
