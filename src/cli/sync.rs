@@ -16,7 +16,7 @@ pub struct SyncArgs {
     /// Connectors to sync [default: every enabled one]
     connectors: Vec<String>,
 
-    /// Ignore saved cursors and read everything again
+    /// Ignore saved cursors and read everything again, then recompute every KPI
     #[arg(long)]
     full_refresh: bool,
 }
