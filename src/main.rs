@@ -17,6 +17,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    cli::default_sigpipe(&args);
     cli::init_logging(&args);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

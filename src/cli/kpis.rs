@@ -93,7 +93,7 @@ pub struct KpiRow {
 
 pub fn run(context: &Context, args: KpisArgs) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
-    let (warehouse, _) = context.open_warehouse(&config)?;
+    let (warehouse, _) = context.open_existing_warehouse(&config)?;
     let grain = Grain::from(args.grain);
 
     if let Some(id) = &args.explain {

@@ -82,6 +82,21 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// Lets a one-shot command whose output goes to a pipe closed early (`kpisync kpis | head`)
+/// end quietly, as command-line tools do, instead of panicking on the failed write. The
+/// daemon keeps ignoring SIGPIPE: a vanished log reader must not stop it.
+pub fn default_sigpipe(args: &Args) {
+    if matches!(args.command, Command::Run) {
+        return;
+    }
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition touches no memory of ours; it runs at
+    // start, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Sets up `tracing` on stderr. The daemon logs what it does (info) by default; the one-shot
 /// commands only warnings, since they print their own results.
 pub fn init_logging(args: &Args) {
@@ -134,6 +149,21 @@ impl Context {
         self.database
             .clone()
             .unwrap_or_else(|| config.warehouse_path.clone())
+    }
+
+    /// Opens a warehouse that must exist already, for the commands that only read it: a
+    /// mistyped path is an error rather than a new empty file.
+    fn open_existing_warehouse(&self, config: &Config) -> anyhow::Result<(Warehouse, PathBuf)> {
+        let path = self.database_path(config);
+        if !path.exists() {
+            return Err(crate::config::ConfigError(format!(
+                "no warehouse at {}: check warehouse.path or --database, or run `kpisync sync` \
+                 first",
+                shown(&path)
+            ))
+            .into());
+        }
+        self.open_warehouse(config)
     }
 
     /// Opens the warehouse and loads the configuration's targets into it.

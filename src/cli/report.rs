@@ -68,7 +68,7 @@ impl ReportArgs {
 
 pub fn run(context: &Context, args: ReportArgs) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
-    let (warehouse, _) = context.open_warehouse(&config)?;
+    let (warehouse, _) = context.open_existing_warehouse(&config)?;
     let report = build(&config, warehouse.conn(), &args)?;
     write(&report, &args)?;
     Ok(ExitCode::SUCCESS)

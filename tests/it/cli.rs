@@ -238,3 +238,50 @@ async fn the_demo_prints_kpi_values() {
         .unwrap_or_else(|| panic!("no revenue.gross line:\n{csv}"));
     assert!(gross.contains(",8500,"), "the target: {gross}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_into_a_pipe_closed_early_ends_without_a_panic() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    bench.sync_ok(&[]).await;
+    for args in [
+        &["kpis", "--grain", "day", "--format", "json"][..],
+        &[
+            "report", "weekly", "--period", "2026-W05", "--format", "html",
+        ][..],
+    ] {
+        let mut child = bench
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before kpisync writes its first line, like `| head -0`.
+        drop(child.stdout.take());
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(output.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_commands_refuse_a_warehouse_that_does_not_exist() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    let missing = bench.dir().join("mistyped.db");
+    let database = missing.to_str().unwrap();
+    for args in [
+        &["--database", database, "kpis"][..],
+        &["--database", database, "report", "monthly"][..],
+    ] {
+        let output = bench.kpisync(args).await;
+        assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
+        assert!(
+            all_output(&output).contains("no warehouse at"),
+            "{}",
+            all_output(&output)
+        );
+        assert!(!missing.exists(), "{args:?} created {database}");
+    }
+}
