@@ -7,6 +7,13 @@ use super::{Context, output};
 
 pub async fn run(context: &Context) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
+    // A missing or unreadable secret is a configuration error: exit 2 before any request, and
+    // before saying the configuration is valid.
+    let connectors = config
+        .select(&[])?
+        .into_iter()
+        .map(|entry| Ok((entry, entry.build()?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     println!("configuration {} is valid", super::shown(&config.source));
     let business = &config.business;
     let pages = if business.landing_pages.is_empty() {
@@ -23,9 +30,7 @@ pub async fn run(context: &Context) -> anyhow::Result<ExitCode> {
 
     let mut table = output::table(["connector", "result", "detail"]);
     let mut failed = false;
-    for entry in config.select(&[])? {
-        // A missing or unreadable secret is a configuration error: exit 2 before any request.
-        let connector = entry.build()?;
+    for (entry, connector) in connectors {
         match connector.check().await {
             Ok(report) => {
                 let mut detail = format!("{}\nschedule: {}", report.detail, entry.schedule);

@@ -28,6 +28,16 @@ async fn a_missing_secret_exits_2_before_any_request() {
     let output = bench.kpisync(&["sync"]).await;
     assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
     assert!(all_output(&output).contains("connectors.stripe.api_key_file"));
+
+    // `check` does not call such a configuration valid before failing on it.
+    let output = bench.kpisync(&["check"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
+    assert!(all_output(&output).contains("connectors.stripe.api_key_file"));
+    assert!(
+        !all_output(&output).contains("is valid"),
+        "{}",
+        all_output(&output)
+    );
     assert!(bench.stripe.requests().is_empty());
 }
 
