@@ -55,7 +55,7 @@ pub fn run(context: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     if statuses.is_empty() {
         println!("no sync has run yet: `kpisync sync`, or start the service");
     } else {
-        print_streams(statuses, now);
+        print_streams(statuses, now, &config.business.timezone);
     }
     for line in &stale {
         println!("stale: {line}");
@@ -132,7 +132,7 @@ fn print_connectors(
 }
 
 /// The per-stream table.
-fn print_streams(statuses: Vec<StreamStatus>, now: jiff::Timestamp) {
+fn print_streams(statuses: Vec<StreamStatus>, now: jiff::Timestamp, tz: &jiff::tz::TimeZone) {
     let mut table = output::table([
         "connector",
         "stream",
@@ -156,7 +156,7 @@ fn print_streams(statuses: Vec<StreamStatus>, now: jiff::Timestamp) {
         table.add_row([
             status.connector,
             status.stream,
-            status.started_at,
+            local_time(&status.started_at, tz),
             status.outcome,
             status.rows.to_string(),
             status
@@ -229,6 +229,18 @@ fn cursor_summary(cursor: &str) -> String {
         text.push_str(" (walk under way)");
     }
     text
+}
+
+/// A stored UTC instant in the business time zone, as the connector table shows times.
+fn local_time(at: &str, tz: &jiff::tz::TimeZone) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|instant| {
+            instant
+                .to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_owned())
 }
 
 /// How long ago `at` was, roughly.
