@@ -61,6 +61,16 @@ pub enum ConnectorError {
         message: String,
     },
 
+    /// No connection could be opened to the upstream (refused, no route, name not found),
+    /// after every retry: no other stream of the run would get one either.
+    #[error("{endpoint}: cannot connect: {message}")]
+    Unreachable {
+        /// The endpoint path.
+        endpoint: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// The answer arrived but is not what the API documents: bad JSON, a missing field.
     #[error("{endpoint}: unexpected response: {message}")]
     Decode {
@@ -86,17 +96,22 @@ impl ConnectorError {
     /// True when trying again later may succeed without anyone changing anything.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ConnectorError::RateLimited { .. } | ConnectorError::Transport { .. } => true,
+            ConnectorError::RateLimited { .. }
+            | ConnectorError::Transport { .. }
+            | ConnectorError::Unreachable { .. } => true,
             ConnectorError::Http { status, .. } => *status == 408 || *status >= 500,
             _ => false,
         }
     }
 
-    /// True when no other stream of the connector can succeed either (bad credentials).
+    /// True when no other stream of the connector can succeed either (bad credentials, an
+    /// upstream that cannot be reached).
     pub fn stops_connector(&self) -> bool {
         matches!(
             self,
-            ConnectorError::Auth { .. } | ConnectorError::Config(_)
+            ConnectorError::Auth { .. }
+                | ConnectorError::Config(_)
+                | ConnectorError::Unreachable { .. }
         )
     }
 
@@ -111,6 +126,9 @@ impl ConnectorError {
                 Some("the next run resumes where this one stopped")
             }
             ConnectorError::Transport { .. } => Some("the next run resumes where this one stopped"),
+            ConnectorError::Unreachable { .. } => {
+                Some("check base_url and the network; the next run resumes where this one stopped")
+            }
             _ => None,
         }
     }

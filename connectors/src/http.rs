@@ -257,6 +257,10 @@ impl HttpClient {
                     endpoint,
                     message: format!("{message} (after {attempts} attempts)"),
                 },
+                ConnectorError::Unreachable { endpoint, message } => ConnectorError::Unreachable {
+                    endpoint,
+                    message: format!("{message} (after {attempts} attempts)"),
+                },
                 ConnectorError::Http {
                     endpoint,
                     status,
@@ -450,9 +454,12 @@ impl HttpClient {
             }
             source = current.source();
         }
-        ConnectorError::Transport {
-            endpoint: path.to_owned(),
-            message: self.redact(&message, bearer),
+        let endpoint = path.to_owned();
+        let message = self.redact(&message, bearer);
+        if error.is_connect() {
+            ConnectorError::Unreachable { endpoint, message }
+        } else {
+            ConnectorError::Transport { endpoint, message }
         }
     }
 
@@ -466,5 +473,40 @@ impl HttpClient {
             }
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Auth, HttpClient, HttpSettings};
+    use crate::error::ConnectorError;
+
+    #[tokio::test]
+    async fn a_port_nobody_listens_on_is_unreachable_and_stops_the_connector() {
+        // A port that was free a moment ago: connecting to it is refused.
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut settings = HttpSettings::new("test", &format!("http://127.0.0.1:{port}"));
+        settings.max_attempts = 2;
+        settings.min_backoff = Duration::from_millis(1);
+        settings.max_backoff = Duration::from_millis(1);
+        let client = HttpClient::new(settings, Auth::None).unwrap();
+
+        let error = client
+            .get_json::<serde_json::Value>("/v1/charges", &[])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, ConnectorError::Unreachable { .. }),
+            "{error:?}"
+        );
+        assert!(error.stops_connector() && error.is_retryable());
+        assert!(error.to_string().contains("after 2 attempts"), "{error}");
+        assert_eq!(client.requests_made(), 2);
     }
 }
