@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use super::{Context, output, shown};
 use crate::config::{Config, ConfigError};
+use crate::kpi::BusinessModel;
 use crate::kpi::manual::{check_entry, kpis_fed_by};
 use crate::kpi::periods::{self, Period};
 use crate::warehouse::{ManualEntry, NoteChange, Warehouse};
@@ -80,17 +81,21 @@ pub fn record(context: &Context, args: RecordArgs) -> anyhow::Result<ExitCode> {
         None => println!(),
     }
     recompute(&config, &mut warehouse)?;
-    print_fed(&warehouse, &entry)?;
+    print_fed(&warehouse, &entry, config.business.model)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The KPI rows of the entry's period that the entry's metric feeds, as recomputed.
-fn print_fed(warehouse: &Warehouse, entry: &ManualEntry) -> anyhow::Result<()> {
+fn print_fed(
+    warehouse: &Warehouse,
+    entry: &ManualEntry,
+    model: BusinessModel,
+) -> anyhow::Result<()> {
     let mut statement = warehouse.conn().prepare(
         "SELECT dimension, value, numerator, denominator, unit FROM kpis
          WHERE kpi = ?1 AND grain = ?2 AND period_start = ?3 ORDER BY dimension",
     )?;
-    for kpi in kpis_fed_by(&entry.metric) {
+    for kpi in kpis_fed_by(&entry.metric, model) {
         let key = rusqlite::params![kpi, entry.grain, entry.period_start];
         let mut rows = statement.query(key)?;
         while let Some(row) = rows.next()? {

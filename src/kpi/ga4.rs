@@ -13,7 +13,7 @@ use rusqlite::{Connection, params};
 
 use super::manual::METRICS;
 use super::periods::Calendar;
-use super::{BusinessModel, Cell, Frame, Grain, Series};
+use super::{Cell, Frame, Grain, Series};
 
 /// The `source` of GA4 rows in `metrics`.
 pub const SOURCE: &str = "ga4";
@@ -273,13 +273,7 @@ pub fn download_rate(frame: &Frame<'_>) -> Vec<Series> {
 
 /// `conversion.rate`: the business model's own rate, as computed above it.
 pub fn headline_rate(frame: &Frame<'_>) -> Vec<Series> {
-    let rate = match frame.settings.model {
-        BusinessModel::Ecommerce => "conversion.order_rate",
-        BusinessModel::Saas => "conversion.subscription_rate",
-        BusinessModel::App => "conversion.download_rate",
-        BusinessModel::B2b => "conversion.contract_rate",
-    };
-    frame.earlier(rate).to_vec()
+    frame.earlier(frame.settings.model.headline_rate()).to_vec()
 }
 
 /// `engagement.avg_session_seconds`: engagement time over sessions.

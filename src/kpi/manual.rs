@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::periods::{self, Calendar};
-use super::{Cell, Frame, Grain, Series, ga4};
+use super::{BusinessModel, Cell, Frame, Grain, Series, ga4};
 use crate::warehouse::{MANUAL_SOURCE, ManualEntry};
 
 /// The table manual entries live in, as stored in the `sources` column.
@@ -77,8 +77,8 @@ pub fn manual_metric(name: &str) -> Option<&'static ManualMetric> {
 }
 
 /// The ids of the computed KPIs a manual metric feeds, directly or through other KPIs, in
-/// catalog order.
-pub fn kpis_fed_by(metric: &str) -> Vec<&'static str> {
+/// catalog order, for a business of `model` (whose model picks what `conversion.rate` reads).
+pub fn kpis_fed_by(metric: &str, model: BusinessModel) -> Vec<&'static str> {
     let mut fed: Vec<&'static str> = Vec::new();
     // The catalog lists a KPI after the KPIs it reads, so one pass finds every dependant.
     for def in super::catalog().iter().filter(|def| def.computed) {
@@ -87,6 +87,9 @@ pub fn kpis_fed_by(metric: &str) -> Vec<&'static str> {
                 source,
                 metric: name,
             } => *source == MANUAL_SOURCE && *name == metric,
+            super::Input::Kpi(id) if def.id == HEADLINE_RATE => {
+                *id == model.headline_rate() && fed.contains(id)
+            }
             super::Input::Kpi(id) => fed.contains(id),
             super::Input::Table { .. } => false,
         });
@@ -96,6 +99,9 @@ pub fn kpis_fed_by(metric: &str) -> Vec<&'static str> {
     }
     fed
 }
+
+/// The KPI that is one of four rates, as the business model says.
+const HEADLINE_RATE: &str = "conversion.rate";
 
 /// The years a manual entry's period may start in.
 const RECORDED_YEARS: std::ops::RangeInclusive<i16> = 2000..=2099;

@@ -60,6 +60,16 @@ pub enum BusinessModel {
 }
 
 impl BusinessModel {
+    /// The rate `conversion.rate` is for this model.
+    pub fn headline_rate(self) -> &'static str {
+        match self {
+            BusinessModel::Ecommerce => "conversion.order_rate",
+            BusinessModel::Saas => "conversion.subscription_rate",
+            BusinessModel::App => "conversion.download_rate",
+            BusinessModel::B2b => "conversion.contract_rate",
+        }
+    }
+
     /// The name used in the configuration.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -846,27 +846,30 @@ fn manual_amounts_have_iso_minor_units_and_counts_stay_exact() {
 #[test]
 fn every_manual_metric_feeds_the_kpis_of_the_spec() {
     use crate::kpi::manual::{MANUAL_METRICS, kpis_fed_by};
+    let fed = |metric| kpis_fed_by(metric, BusinessModel::B2b);
     for metric in MANUAL_METRICS {
         assert!(
-            !kpis_fed_by(metric.name).is_empty(),
+            !fed(metric.name).is_empty(),
             "{} feeds nothing",
             metric.name
         );
     }
     assert_eq!(
-        kpis_fed_by("demos"),
+        fed("demos"),
         ["conversion.contract_rate", "conversion.rate"]
     );
+    // Only a b2b business's headline rate is the contract rate.
     assert_eq!(
-        kpis_fed_by("marketing_spend"),
+        kpis_fed_by("demos", BusinessModel::Saas),
+        ["conversion.contract_rate"]
+    );
+    assert_eq!(
+        fed("marketing_spend"),
         ["revenue.marketing_spend", "revenue.cost_per_sale"]
     );
+    assert_eq!(fed("popup_displays"), ["acquisition.lead_magnet_rate"]);
     assert_eq!(
-        kpis_fed_by("popup_displays"),
-        ["acquisition.lead_magnet_rate"]
-    );
-    assert_eq!(
-        kpis_fed_by("app_downloads"),
+        kpis_fed_by("app_downloads", BusinessModel::App),
         [
             "conversion.app_downloads",
             "conversion.download_rate",
@@ -874,7 +877,7 @@ fn every_manual_metric_feeds_the_kpis_of_the_spec() {
         ]
     );
     assert_eq!(
-        kpis_fed_by("nps_passives"),
+        fed("nps_passives"),
         ["recommendation.nps", "recommendation.nps_responses"]
     );
 }
