@@ -50,8 +50,10 @@ pub struct KpisArgs {
     #[arg(long, value_name = "DATE")]
     to: Option<jiff::civil::Date>,
 
-    /// Only this funnel stage (acquisition, conversion, engagement, revenue, recommendation)
-    #[arg(long)]
+    /// Only this funnel stage
+    #[arg(long, value_parser = [
+        "acquisition", "conversion", "engagement", "revenue", "recommendation",
+    ])]
     stage: Option<String>,
 
     /// Output format
@@ -93,6 +95,11 @@ pub struct KpiRow {
 
 pub fn run(context: &Context, args: KpisArgs) -> anyhow::Result<ExitCode> {
     let config = context.config()?;
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        return Err(crate::config::ConfigError(format!("--from {from} is after --to {to}")).into());
+    }
     let (warehouse, _) = context.open_existing_warehouse(&config)?;
     let grain = Grain::from(args.grain);
 

@@ -295,3 +295,25 @@ async fn reading_commands_refuse_a_warehouse_that_does_not_exist() {
         assert!(!missing.exists(), "{args:?} created {database}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kpis_refuse_an_unknown_stage_and_a_backwards_range() {
+    let bench = Bench::start(Dataset::e2e()).await;
+    bench.sync_ok(&[]).await;
+    for args in [
+        &["kpis", "--stage", "bogus"][..],
+        &["kpis", "--from", "2026-03-10", "--to", "2026-01-01"][..],
+    ] {
+        let output = bench.kpisync(args).await;
+        assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
+        assert!(
+            all_output(&output).contains("error"),
+            "{}",
+            all_output(&output)
+        );
+    }
+    let output = bench.kpisync(&["kpis", "--stage", "revenue"]).await;
+    assert_success(&output);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("revenue.gross") && !printed.contains("conversion."));
+}
