@@ -197,23 +197,9 @@ fn is_zero(digits: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kpi::rollup::{Direction, Rollup};
 
     fn line(unit: &str, value: Option<f64>, previous: Option<f64>) -> Line {
-        Line {
-            kpi: "revenue.gross",
-            dimension: String::new(),
-            unit: unit.to_owned(),
-            rollup: Rollup::Sum,
-            direction: Direction::HigherIsBetter,
-            value,
-            previous,
-            target: None,
-            last_year: None,
-            year_to_date: None,
-            note: None,
-            history: Vec::new(),
-        }
+        Line::revenue_sample(unit, value, previous)
     }
 
     #[test]

@@ -124,6 +124,27 @@ pub struct Line {
     pub history: Vec<Option<f64>>,
 }
 
+#[cfg(test)]
+impl Line {
+    /// A `revenue.gross` line with only a value and a previous value, for the formatting tests.
+    pub(crate) fn revenue_sample(unit: &str, value: Option<f64>, previous: Option<f64>) -> Line {
+        Line {
+            kpi: "revenue.gross",
+            dimension: String::new(),
+            unit: unit.to_owned(),
+            rollup: crate::kpi::rollup::Rollup::Sum,
+            direction: crate::kpi::rollup::Direction::HigherIsBetter,
+            value,
+            previous,
+            target: None,
+            last_year: None,
+            year_to_date: None,
+            note: None,
+            history: Vec::new(),
+        }
+    }
+}
+
 /// How a change between two periods is told.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Change {
