@@ -191,15 +191,21 @@ impl Grain {
         }
     }
 
+    /// The first day of the period `steps` periods after the one starting on `start` (before
+    /// it when negative); `None` outside the dates there are.
+    pub fn checked_shift(self, start: Date, steps: i64) -> Option<Date> {
+        let span = match self {
+            Grain::Day => jiff::Span::new().try_days(steps),
+            Grain::Week => jiff::Span::new().try_weeks(steps),
+            Grain::Month => jiff::Span::new().try_months(steps),
+        };
+        start.checked_add(span.ok()?).ok()
+    }
+
     /// The first day of the period after the one starting on `start`; `None` past the last
     /// date there is.
     pub fn checked_next(self, start: Date) -> Option<Date> {
-        let step = match self {
-            Grain::Day => jiff::Span::new().days(1),
-            Grain::Week => jiff::Span::new().weeks(1),
-            Grain::Month => jiff::Span::new().months(1),
-        };
-        start.checked_add(step).ok()
+        self.checked_shift(start, 1)
     }
 
     /// The first day of the period after the one starting on `start`, or the last date there

@@ -322,13 +322,8 @@ pub fn stage_title(stage: Stage) -> &'static str {
 
 /// The start of the period `steps` periods after (or before, when negative) `start`.
 pub fn shift(grain: Grain, start: Date, steps: i64) -> anyhow::Result<Date> {
-    let span = match grain {
-        Grain::Day => jiff::Span::new().days(steps),
-        Grain::Week => jiff::Span::new().weeks(steps),
-        Grain::Month => jiff::Span::new().months(steps),
-    };
-    start
-        .checked_add(span)
+    grain
+        .checked_shift(start, steps)
         .with_context(|| format!("{steps} {grain}s from {start}"))
 }
 
